@@ -1,0 +1,32 @@
+# pneumoflow: `make demo` runs the main job end to end, `make test` runs the test suite.
+# Both do all set-up on a fresh machine (Debian 12 + Rust toolchain + python3/pip).
+SHELL := /bin/bash
+CARGO ?= cargo
+DEMO_DIR ?= demo-out
+DEMO_SIZE ?= 256
+DEMO_TRAIN ?= 120
+DEMO_TEST ?= 24
+BIN := target/release/pneumoflow
+
+.PHONY: demo test libtorch build bench fmt clean-demo
+
+libtorch:
+	scripts/setup-libtorch.sh
+
+build: libtorch
+	$(CARGO) build --release --bin pneumoflow
+
+demo: build
+	rm -rf $(DEMO_DIR)
+	$(BIN) synth --out $(DEMO_DIR)/siim --train $(DEMO_TRAIN) --test $(DEMO_TEST) --size $(DEMO_SIZE) --seed 7
+	$(BIN) prep --input $(DEMO_DIR)/siim --out $(DEMO_DIR)/shards --n-folds 5 --seed 7 --size $(DEMO_SIZE) --shard-records 32
+	$(BIN) inspect $(DEMO_DIR)/shards --verify
+
+test: libtorch
+	$(CARGO) test --workspace --no-fail-fast
+
+bench: libtorch
+	$(CARGO) bench
+
+fmt:
+	$(CARGO) fmt --all

@@ -1,0 +1,200 @@
+//! Memory-mapped shard reading: O(1) random access, checksum verified on every record read.
+
+use super::format::{Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN};
+use super::ShardError;
+use memmap2::Mmap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// An open shard file.
+pub struct ShardFile {
+    path: PathBuf,
+    map: Mmap,
+    header: Header,
+    entries: Vec<IndexEntry>,
+    ids: Vec<String>,
+}
+
+/// Reusable decompression state; keep one per thread for the fastest reads.
+pub struct Decoder {
+    ctx: zstd::bulk::Decompressor<'static>,
+}
+
+impl Decoder {
+    pub fn new() -> Decoder {
+        Decoder { ctx: zstd::bulk::Decompressor::new().expect("zstd decompression context") }
+    }
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ShardFile {
+    /// Opens and validates the header, index and id table (not the payloads).
+    pub fn open(path: &Path) -> Result<ShardFile, ShardError> {
+        let bad = |problem: String| ShardError::Corrupt { path: path.to_path_buf(), problem };
+        let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+        // SAFETY: shard files are written once (atomic rename) and never modified in place; a
+        // concurrent truncation by another process is outside our contract, as with any mmap reader.
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+        let header = Header::decode(&map[..map.len().min(HEADER_LEN)]).map_err(bad)?;
+        let end = header.ids_offset.checked_add(header.ids_len).ok_or_else(|| bad("index bounds overflow".into()))?;
+        if header.index_offset < DATA_START
+            || header.ids_offset != header.index_offset + header.index_len
+            || end != map.len() as u64
+            || header.index_len != header.record_count * ENTRY_LEN as u64
+        {
+            return Err(bad(format!(
+                "index bounds do not match the file ({} bytes; index at {}+{}, ids at {}+{}, {} records)",
+                map.len(),
+                header.index_offset,
+                header.index_len,
+                header.ids_offset,
+                header.ids_len,
+                header.record_count
+            )));
+        }
+        let tables = &map[header.index_offset as usize..end as usize];
+        if crc32fast::hash(tables) != header.index_crc {
+            return Err(bad("index checksum mismatch".into()));
+        }
+        let (index, id_bytes) = tables.split_at(header.index_len as usize);
+        let mut entries = Vec::with_capacity(header.record_count as usize);
+        let mut ids = Vec::with_capacity(header.record_count as usize);
+        for (i, chunk) in index.chunks_exact(ENTRY_LEN).enumerate() {
+            let e = IndexEntry::decode(chunk).map_err(|p| bad(format!("index entry {i}: {p}")))?;
+            let id_end = e.id_offset as usize + e.id_len as usize;
+            let id = id_bytes
+                .get(e.id_offset as usize..id_end)
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .ok_or_else(|| bad(format!("index entry {i}: id out of range or not UTF-8")))?;
+            if e.offset < DATA_START || e.offset + e.comp_len as u64 > header.index_offset {
+                return Err(bad(format!("record {i} ({id}): payload outside the data region")));
+            }
+            ids.push(id.to_string());
+            entries.push(e);
+        }
+        Ok(ShardFile { path: path.to_path_buf(), map, header, entries, ids })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn fingerprint(&self) -> u64 {
+        self.header.fingerprint
+    }
+
+    /// Total size of the file in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// Sum of the uncompressed payload sizes.
+    pub fn raw_len(&self) -> u64 {
+        self.entries.iter().map(|e| e.raw_len as u64).sum()
+    }
+
+    pub fn id(&self, slot: usize) -> &str {
+        &self.ids[slot]
+    }
+
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Metadata of record `slot` (no payload access).
+    pub fn meta(&self, slot: usize) -> RecordMeta {
+        let e = &self.entries[slot];
+        RecordMeta {
+            id: self.ids[slot].clone(),
+            split: e.split,
+            height: e.height,
+            width: e.width,
+            orig_height: e.orig_height,
+            orig_width: e.orig_width,
+            label: e.label,
+            fold: e.fold,
+            n_objects: e.n_objects,
+        }
+    }
+
+    /// The compressed payload of `slot` after checking its CRC32.
+    fn checked_payload(&self, slot: usize) -> Result<&[u8], ShardError> {
+        let e = &self.entries[slot];
+        let payload = &self.map[e.offset as usize..(e.offset + e.comp_len as u64) as usize];
+        let found = crc32fast::hash(payload);
+        if found != e.crc {
+            return Err(ShardError::Checksum {
+                path: self.path.clone(),
+                slot,
+                id: self.ids[slot].clone(),
+                expected: e.crc,
+                found,
+            });
+        }
+        Ok(payload)
+    }
+
+    /// Reads record `slot` into `image` and `mask` (resized as needed), verifying its checksum.
+    /// Returns whether the record has a mask (`false` for test records, `mask` left empty).
+    pub fn read_into(&self, slot: usize, dec: &mut Decoder, image: &mut Vec<u8>, mask: &mut Vec<u8>) -> Result<bool, ShardError> {
+        let e = &self.entries[slot];
+        let payload = self.checked_payload(slot)?;
+        let n = (e.height * e.width) as usize;
+        let expected = if e.mask == MaskKind::Stored { 2 * n } else { n };
+        let corrupt = |problem: String| ShardError::Record { path: self.path.clone(), slot, id: self.ids[slot].clone(), problem };
+        if e.raw_len as usize != expected {
+            return Err(corrupt(format!("payload length {} != expected {expected}", e.raw_len)));
+        }
+        image.clear();
+        image.reserve(expected);
+        let got = dec
+            .ctx
+            .decompress_to_buffer(payload, image)
+            .map_err(|err| corrupt(format!("zstd: {err}")))?;
+        if got != expected {
+            return Err(corrupt(format!("decompressed {got} bytes, expected {expected}")));
+        }
+        mask.clear();
+        match e.mask {
+            MaskKind::Absent => Ok(false),
+            MaskKind::Empty => {
+                mask.resize(n, 0);
+                Ok(true)
+            }
+            MaskKind::Stored => {
+                mask.extend_from_slice(&image[n..]);
+                image.truncate(n);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Reads record `slot` as an owned [`Record`], verifying its checksum.
+    pub fn read(&self, slot: usize, dec: &mut Decoder) -> Result<Record, ShardError> {
+        let (mut image, mut mask) = (Vec::new(), Vec::new());
+        let has_mask = self.read_into(slot, dec, &mut image, &mut mask)?;
+        Ok(Record { meta: self.meta(slot), image, mask: has_mask.then_some(mask) })
+    }
+
+    /// Reads and checks every record; returns the first problem found.
+    pub fn verify(&self, dec: &mut Decoder) -> Result<(), ShardError> {
+        let (mut image, mut mask) = (Vec::new(), Vec::new());
+        for slot in 0..self.len() {
+            self.read_into(slot, dec, &mut image, &mut mask)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! Encodes records (zstd, one frame per record) and writes whole shard files atomically.
+
+use super::format::{Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN, VERSION};
+use super::ShardError;
+use crate::atomic::write_atomic;
+use std::io::Write;
+use std::path::Path;
+
+/// Default zstd level for record payloads.
+pub const DEFAULT_LEVEL: i32 = 3;
+
+/// A record compressed and ready to be placed in a shard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EncodedRecord {
+    pub meta: RecordMeta,
+    pub mask: MaskKind,
+    pub raw_len: u32,
+    pub crc: u32,
+    pub payload: Vec<u8>,
+}
+
+/// Compresses a record. An all-zero training mask is not stored (the reader rebuilds it).
+///
+/// # Panics
+/// If the image or mask length is not `height*width` (a programming error upstream).
+pub fn encode_record(rec: &Record, level: i32) -> Result<EncodedRecord, ShardError> {
+    let n = (rec.meta.height * rec.meta.width) as usize;
+    assert_eq!(rec.image.len(), n, "image of {} must be height*width", rec.meta.id);
+    let mask = match &rec.mask {
+        None => MaskKind::Absent,
+        Some(m) => {
+            assert_eq!(m.len(), n, "mask of {} must be height*width", rec.meta.id);
+            if m.iter().all(|&v| v == 0) {
+                MaskKind::Empty
+            } else {
+                MaskKind::Stored
+            }
+        }
+    };
+    let mut raw = Vec::with_capacity(if mask == MaskKind::Stored { 2 * n } else { n });
+    raw.extend_from_slice(&rec.image);
+    if let (MaskKind::Stored, Some(m)) = (mask, &rec.mask) {
+        raw.extend(m.iter().map(|&v| if v != 0 { 255u8 } else { 0 }));
+    }
+    let payload = zstd::bulk::compress(&raw, level)
+        .map_err(|e| ShardError::Compress { id: rec.meta.id.clone(), message: e.to_string() })?;
+    Ok(EncodedRecord { meta: rec.meta.clone(), mask, raw_len: raw.len() as u32, crc: crc32fast::hash(&payload), payload })
+}
+
+/// What a written shard holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardSummary {
+    pub records: usize,
+    pub bytes: u64,
+    pub raw_bytes: u64,
+}
+
+/// Writes `records` (in the given order) as one shard file at `path`, atomically.
+pub fn write_shard(path: &Path, records: &[EncodedRecord], fingerprint: u64) -> Result<ShardSummary, ShardError> {
+    let mut index = Vec::with_capacity(records.len() * ENTRY_LEN);
+    let mut ids = Vec::new();
+    let mut offset = DATA_START;
+    let mut raw_bytes = 0u64;
+    for r in records {
+        let m = &r.meta;
+        IndexEntry {
+            offset,
+            comp_len: r.payload.len() as u32,
+            raw_len: r.raw_len,
+            crc: r.crc,
+            height: m.height,
+            width: m.width,
+            orig_height: m.orig_height,
+            orig_width: m.orig_width,
+            split: m.split,
+            label: m.label,
+            mask: r.mask,
+            fold: m.fold,
+            n_objects: m.n_objects,
+            id_offset: ids.len() as u32,
+            id_len: m.id.len() as u32,
+        }
+        .encode(&mut index);
+        ids.extend_from_slice(m.id.as_bytes());
+        offset += r.payload.len() as u64;
+        raw_bytes += r.raw_len as u64;
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&index);
+    crc.update(&ids);
+    let header = Header {
+        version: VERSION,
+        record_count: records.len() as u64,
+        index_offset: offset,
+        index_len: index.len() as u64,
+        ids_offset: offset + index.len() as u64,
+        ids_len: ids.len() as u64,
+        fingerprint,
+        index_crc: crc.finalize(),
+    };
+    write_atomic(path, |w| {
+        w.write_all(&header.encode())?;
+        w.write_all(&vec![0u8; DATA_START as usize - HEADER_LEN])?;
+        for r in records {
+            w.write_all(&r.payload)?;
+        }
+        w.write_all(&index)?;
+        w.write_all(&ids)
+    })
+    .map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+    Ok(ShardSummary { records: records.len(), bytes: header.ids_offset + header.ids_len, raw_bytes })
+}
