@@ -3,14 +3,14 @@
 //! Resumable: shards whose fingerprint (inputs and settings) matches an existing file are kept;
 //! the manifest is removed while shards change and written last.
 
+use super::shard_out::{check_outcomes, plan_output, write_manifest};
 use crate::dataflow::prep::{run_prep, PrepJob};
-use crate::dataflow::shard_writer::{ShardOutcome, ShardTask};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
-use data_prep::atomic::{remove_stale_temps, write_bytes_atomic};
+use data_prep::atomic::write_bytes_atomic;
 use data_prep::folds::{folds_csv_string, read_folds_csv};
 use data_prep::ingest::{shard_fingerprint, shard_ranges};
-use data_prep::shard::{shard_file_name, Manifest, ManifestRecord, ShardFile, ShardInfo, ShardSet, Split, MANIFEST_FILE};
+use data_prep::shard::{ShardSet, Split};
 use data_prep::siim::{plan, FoldSource, RLE_CSV};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -65,35 +65,32 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
     if !plan.report.is_clean() {
         eprintln!("input mismatches (use --strict to make them errors):\n{}", plan.report);
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    remove_stale_temps(&args.out).with_context(|| format!("cleaning {}", args.out.display()))?;
-
     let ranges = shard_ranges(plan.items.len(), args.shard_records as usize);
-    let mut tasks = Vec::new();
-    let mut kept = 0usize;
-    for (k, range) in ranges.iter().enumerate() {
-        let fingerprint = shard_fingerprint(&plan.items[range.clone()], args.size, args.level)?;
-        let path = args.out.join(shard_file_name(k));
-        let reusable = ShardFile::open(&path).map(|s| s.fingerprint() == fingerprint && s.len() == range.len()).unwrap_or(false);
-        if reusable {
-            kept += 1;
-        } else {
-            tasks.push(ShardTask { number: k, path, items: range.clone(), fingerprint });
-        }
-    }
-    remove_extra_shards(&args.out, ranges.len())?;
-    let up_to_date = tasks.is_empty() && ShardSet::open(&args.out).is_ok();
-    if up_to_date {
-        eprintln!("prep: {} is up to date ({} shards)", args.out.display(), ranges.len());
+    let fingerprints = ranges
+        .iter()
+        .map(|r| shard_fingerprint(&plan.items[r.clone()], args.size, args.level))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = plan_output(&args.out, &ranges, &fingerprints)?;
+    if out.up_to_date(&args.out) {
+        eprintln!("prep: {} is up to date ({} shards)", args.out.display(), out.n_shards);
     } else {
-        if !tasks.is_empty() {
-            // Shards are about to change: a manifest must never describe a half-written dataset.
-            let m = args.out.join(MANIFEST_FILE);
-            if m.exists() {
-                std::fs::remove_file(&m).with_context(|| format!("removing stale {}", m.display()))?;
-            }
+        if !out.tasks.is_empty() {
+            let todo: usize = out.tasks.iter().map(|t| t.items.len()).sum();
             let workers = args.workers.unwrap_or_else(default_workers).max(1);
-            write_shards(tasks, kept, workers, &plan.items, &args)?;
+            eprintln!("prep: {todo} images ({} shards to write, {} kept) with {workers} worker(s)", out.tasks.len(), out.kept);
+            let pb = crate::progress::bar(todo as u64, "prep");
+            let job = PrepJob {
+                items: Arc::new(plan.items.clone()),
+                csv: args.input.join(RLE_CSV),
+                tasks: out.tasks,
+                size: args.size,
+                level: args.level,
+                workers,
+                batch: 4,
+            };
+            let outcomes = run_prep(job, pb.clone()).map_err(|e| anyhow::anyhow!("prep dataflow failed: {e}"))?;
+            pb.finish_and_clear();
+            check_outcomes(outcomes)?;
         }
         let source = serde_json::json!({
             "command": "prep",
@@ -105,75 +102,11 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
             "zstd_level": args.level,
             "mismatches": plan.report,
         });
-        write_manifest(&args.out, args.size, ranges.len(), source)?;
+        write_manifest(&args.out, args.size, out.n_shards, source)?;
     }
     let set = ShardSet::open(&args.out)?;
     write_folds_csv(&set, &args.out)?;
     print!("{}", crate::commands::inspect::summary(&set));
-    Ok(())
-}
-
-/// Runs the prep dataflow over `tasks`; fails listing the images that could not be ingested.
-fn write_shards(tasks: Vec<ShardTask>, kept: usize, workers: usize, items: &[data_prep::siim::PrepItem], args: &PrepArgs) -> anyhow::Result<()> {
-    let todo: usize = tasks.iter().map(|t| t.items.len()).sum();
-    eprintln!("prep: {todo} images ({} shards to write, {kept} kept) with {workers} worker(s)", tasks.len());
-    let pb = crate::progress::bar(todo as u64, "prep");
-    let job = PrepJob {
-        items: Arc::new(items.to_vec()),
-        csv: args.input.join(RLE_CSV),
-        tasks,
-        size: args.size,
-        level: args.level,
-        workers,
-        batch: 4,
-    };
-    let outcomes = run_prep(job, pb.clone()).map_err(|e| anyhow::anyhow!("prep dataflow failed: {e}"))?;
-    pb.finish_and_clear();
-    let errors: Vec<String> = outcomes
-        .into_iter()
-        .filter_map(|o| match o {
-            ShardOutcome::Failed { number, errors } => Some(errors.into_iter().map(move |e| format!("shard {number}: {e}"))),
-            ShardOutcome::Written { .. } => None,
-        })
-        .flatten()
-        .collect();
-    if !errors.is_empty() {
-        for e in errors.iter().take(50) {
-            eprintln!("error: {e}");
-        }
-        bail!(
-            "{} image(s) could not be ingested (first errors above); completed shards are kept, fix the inputs and re-run to finish",
-            errors.len()
-        );
-    }
-    Ok(())
-}
-
-/// Builds the manifest from the shard files themselves and writes it (atomically, last).
-pub fn write_manifest(dir: &Path, size: u32, n_shards: usize, source: serde_json::Value) -> anyhow::Result<()> {
-    let mut m = Manifest::new(size, source);
-    for k in 0..n_shards {
-        let file = shard_file_name(k);
-        let shard = ShardFile::open(&dir.join(&file))?;
-        for slot in 0..shard.len() {
-            m.records.push(ManifestRecord::new(&shard.meta(slot), k as u32, slot as u32));
-        }
-        m.shards.push(ShardInfo { file, records: shard.len(), bytes: shard.file_len(), raw_bytes: shard.raw_len(), fingerprint: shard.fingerprint() });
-    }
-    m.save(dir)?;
-    Ok(())
-}
-
-/// Deletes `shard-NNNNN.pfs` files numbered `n` and above (left by an earlier, larger run).
-pub fn remove_extra_shards(dir: &Path, n: usize) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let number = name.strip_prefix("shard-").and_then(|s| s.strip_suffix(".pfs")).and_then(|s| s.parse::<usize>().ok());
-        if number.is_some_and(|k| k >= n) {
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
     Ok(())
 }
 
