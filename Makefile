@@ -21,6 +21,9 @@ demo: build
 	$(BIN) synth --out $(DEMO_DIR)/siim --train $(DEMO_TRAIN) --test $(DEMO_TEST) --size $(DEMO_SIZE) --seed 7
 	$(BIN) prep --input $(DEMO_DIR)/siim --out $(DEMO_DIR)/shards --n-folds 5 --seed 7 --size $(DEMO_SIZE) --shard-records 32
 	$(BIN) inspect $(DEMO_DIR)/shards --verify
+	$(BIN) augment --shards $(DEMO_DIR)/shards --transforms pipelines/demo.toml --preview $(DEMO_DIR)/augment-preview.png --count 16
+	$(BIN) augment --shards $(DEMO_DIR)/shards --transforms pipelines/demo.toml --out $(DEMO_DIR)/augmented --copies 2 --shard-records 64
+	$(BIN) inspect $(DEMO_DIR)/augmented --verify
 
 test: libtorch
 	$(CARGO) test --workspace --no-fail-fast

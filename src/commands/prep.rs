@@ -42,8 +42,8 @@ pub struct PrepArgs {
     /// Make every input mismatch (missing RLE rows, unknown fold ids, ...) an error.
     #[arg(long)]
     pub strict: bool,
-    /// zstd level of record payloads.
-    #[arg(long, default_value_t = data_prep::shard::DEFAULT_LEVEL, value_parser = clap::value_parser!(i32).range(1..=19))]
+    /// zstd level of record payloads (negative = zstd "fast" levels: faster reads, larger files).
+    #[arg(long, default_value_t = data_prep::shard::DEFAULT_LEVEL, value_parser = clap::value_parser!(i32).range(-7..=19), allow_negative_numbers = true)]
     pub level: i32,
     /// Records per shard file.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]

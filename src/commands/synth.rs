@@ -1,9 +1,11 @@
-//! `pneumoflow synth`: a synthetic dataset in the SIIM layout (DICOM files and train-rle.csv).
+//! `pneumoflow synth`: a synthetic dataset in the SIIM layout (DICOM files and train-rle.csv),
+//! cases written in parallel (rayon) with a progress bar; the CSV is written last.
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use data_prep::synth::dicom_writer::{DicomTransferSyntax, DicomWriteOptions};
-use data_prep::synth::{write_dataset, SynthOptions};
+use data_prep::synth::{prepare_output, write_case, write_train_csv, Split, SynthOptions, WrittenCase};
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Transfer syntax of the written DICOM files.
@@ -23,7 +25,7 @@ pub struct SynthArgs {
     /// Output root (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Training images (with RLE rows; about 22% positive).
+    /// Training images (with RLE rows; 22% positive).
     #[arg(long, default_value_t = 200)]
     pub train: usize,
     /// Test images (no labels).
@@ -55,17 +57,35 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
         dicom: DicomWriteOptions::with_transfer_syntax(ts),
         ..SynthOptions::new(&args.out)
     };
-    let s = write_dataset(&opts).with_context(|| format!("writing synthetic dataset to {}", args.out.display()))?;
+    let context = || format!("writing synthetic dataset to {}", args.out.display());
+    prepare_output(&opts).with_context(context)?;
+    let pb = crate::progress::bar((args.train + args.test) as u64, "synth");
+    let write = |split: Split, n: usize| -> anyhow::Result<Vec<WrittenCase>> {
+        (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let c = write_case(&opts, split, i);
+                pb.inc(1);
+                c
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(context)
+    };
+    let train = write(Split::Train, args.train)?;
+    let test = write(Split::Test, args.test)?;
+    let (_, csv_bytes) = write_train_csv(&args.out, &train).with_context(context)?;
+    pb.finish_and_clear();
+    let bytes: u64 = train.iter().chain(&test).map(|c| c.bytes).sum::<u64>() + csv_bytes;
     println!(
         "synth: {} train ({} positive, {} objects) + {} test images of {}x{} in {} ({:.1} MiB)",
-        s.n_train,
-        s.train_positive,
-        s.train_objects,
-        s.n_test,
+        train.len(),
+        train.iter().filter(|c| !c.rles.is_empty()).count(),
+        train.iter().map(|c| c.rles.len()).sum::<usize>(),
+        test.len(),
         args.size,
         args.size,
-        s.out.display(),
-        s.bytes_written as f64 / (1 << 20) as f64
+        args.out.display(),
+        bytes as f64 / (1 << 20) as f64
     );
     Ok(())
 }

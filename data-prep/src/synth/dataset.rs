@@ -217,11 +217,18 @@ fn check_existing(opts: &SynthOptions) -> Result<(), SynthError> {
     Ok(())
 }
 
-/// Writes the whole dataset (train DICOMs, test DICOMs, then `train-rle.csv`), single-threaded.
-pub fn write_dataset(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
+/// Validates the options and prepares `opts.out` (created; interrupted-run leftovers removed;
+/// DICOMs of another dataset refused). Callers that write cases in parallel with [`write_case`]
+/// call this first and [`write_train_csv`] last.
+pub fn prepare_output(opts: &SynthOptions) -> Result<(), SynthError> {
     opts.validate()?;
     fs::create_dir_all(&opts.out).map_err(io("creating directory", &opts.out))?;
-    check_existing(opts)?;
+    check_existing(opts)
+}
+
+/// Writes the whole dataset (train DICOMs, test DICOMs, then `train-rle.csv`), single-threaded.
+pub fn write_dataset(opts: &SynthOptions) -> Result<SynthSummary, SynthError> {
+    prepare_output(opts)?;
     let mut bytes = 0u64;
     let mut train = Vec::with_capacity(opts.n_train);
     for i in 0..opts.n_train {
