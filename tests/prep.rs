@@ -182,3 +182,26 @@ fn bad_rle_row_names_csv_line_and_image() {
     let line = text.lines().count() + 1;
     assert!(err.contains(&format!("train-rle.csv:{line}")) && err.contains(&first_id) && err.contains("odd number"), "{err}");
 }
+
+#[test]
+fn images_of_another_size_are_resized_and_keep_their_original_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = synth(tmp.path(), 12, 1, 96);
+    let out = tmp.path().join("shards");
+    prep(&input, &out, 1, &[]);
+    let set = data_prep::shard::ShardSet::open(&out).unwrap();
+    let mut dec = data_prep::shard::Decoder::new();
+    let mut saw_positive = false;
+    for i in 0..set.len() {
+        let r = set.record(i);
+        assert_eq!((r.height, r.width, r.orig_height, r.orig_width), (64, 64, 96, 96));
+        let rec = set.read(i, &mut dec).unwrap();
+        if let Some(mask) = rec.mask {
+            assert!(mask.iter().all(|&v| v == 0 || v == 255));
+            let on = mask.iter().filter(|&&v| v == 255).count();
+            assert_eq!(on > 0, r.label == Some(true), "{}: label and resized mask agree", r.id);
+            saw_positive |= on > 0;
+        }
+    }
+    assert!(saw_positive);
+}
