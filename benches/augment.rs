@@ -1,0 +1,215 @@
+//! Criterion benchmarks of `pneumoflow::augment`: every transform with p = 1 and the solution's
+//! train Compose, at 1024² and 512², one thread, image + mask per call (Normalize: image only).
+//! Throughput is one element per call, so criterion's "elem/s" is images/s.
+//!
+//! Mirrors ../shared/bench/albu_bench.py (same workload definition); `benches/albu_anchor.py`
+//! reads `target/criterion/**/estimates.json` and prints the ratios against albumentations.
+//! Run: `cargo bench --bench augment` (add `-- compose` to run only the Compose rows).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use pneumoflow::augment::{sample_rng, AugmentConfig, ImageU8, Normalize, Pipeline, Transform};
+use std::hint::black_box;
+
+/// A deterministic chest-X-ray-like image (body gradient, dark lungs, rib stripes, noise) and a
+/// 0/255 blob mask, as in albu_bench.py's `synthetic_xray` (the exact pixels do not matter for speed).
+fn synthetic_xray(size: usize) -> (ImageU8, ImageU8) {
+    let mut state = 12345u64;
+    let mut noise = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 12.0
+    };
+    let n = size as f64;
+    let img = ImageU8::from_fn(size, size, |xi, yi| {
+        let (x, y) = (xi as f64 / n, yi as f64 / n);
+        let body = 170.0 - 90.0 * ((x - 0.5).powi(2) + 0.6 * (y - 0.55).powi(2));
+        let ll = ((x - 0.31) / 0.17).powi(2) + ((y - 0.48) / 0.30).powi(2);
+        let lr = ((x - 0.69) / 0.17).powi(2) + ((y - 0.48) / 0.30).powi(2);
+        let lungs = (-ll.min(lr).powi(2)).exp() * 85.0;
+        let ribs = 14.0
+            * (2.0 * std::f64::consts::PI * (y * 11.0 + 0.8 * (x - 0.5).abs()))
+                .sin()
+                .powi(8);
+        (body - lungs + ribs * (-ll.min(lr)).exp() + noise()).clamp(0.0, 255.0) as u8
+    });
+    let mask = ImageU8::from_fn(size, size, |xi, yi| {
+        let (x, y) = (xi as f64 / n, yi as f64 / n);
+        if ((x - 0.72) / 0.09).powi(2) + ((y - 0.30) / 0.14).powi(2) < 1.0 {
+            255
+        } else {
+            0
+        }
+    });
+    (img, mask)
+}
+
+/// The solution's train pipeline (train_transforms_complex_1024.json) with the given final size;
+/// `force_all` sets every p to 1 (the OneOf choices stay random), as albu_bench's "all stages forced".
+fn solution_pipeline(final_size: usize, force_all: bool) -> Pipeline {
+    let (half, third) = if force_all { (1.0, 1.0) } else { (0.5, 0.3) };
+    let toml = format!(
+        r#"
+[[transforms]]
+type = "HorizontalFlip"
+p = {half}
+[[transforms]]
+type = "OneOf"
+p = {third}
+[[transforms.transforms]]
+type = "RandomContrast"
+limit = 0.2
+[[transforms.transforms]]
+type = "RandomGamma"
+[[transforms.transforms]]
+type = "RandomBrightness"
+limit = 0.2
+[[transforms]]
+type = "OneOf"
+p = {third}
+[[transforms.transforms]]
+type = "ElasticTransform"
+alpha = 120
+sigma = 6.0
+alpha_affine = 3.5999999999999996
+[[transforms.transforms]]
+type = "GridDistortion"
+[[transforms.transforms]]
+type = "OpticalDistortion"
+distort_limit = 2
+shift_limit = 0.5
+[[transforms]]
+type = "ShiftScaleRotate"
+p = {half}
+[[transforms]]
+type = "Resize"
+height = {final_size}
+width = {final_size}
+always_apply = true
+[[transforms]]
+type = "Normalize"
+"#
+    );
+    AugmentConfig::from_toml_str(&toml, "bench")
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
+/// Every leaf of the solution pipeline with p = 1, plus Resize to half size.
+fn leaves(size: usize) -> Vec<Transform> {
+    let p = solution_pipeline(size / 2, true);
+    let mut out = Vec::new();
+    for t in &p.compose().transforms {
+        match t {
+            Transform::OneOf(o) => out.extend(o.transforms.iter().cloned()),
+            other => out.push(other.clone()),
+        }
+    }
+    out
+}
+
+fn bench_size(c: &mut Criterion, size: usize) {
+    let (img, mask) = synthetic_xray(size);
+    let mut group = c.benchmark_group(format!("augment_{size}"));
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    group.warm_up_time(std::time::Duration::from_millis(500));
+    group.measurement_time(std::time::Duration::from_secs(3));
+
+    for t in leaves(size) {
+        let name = if t.name() == "Resize" {
+            format!("Resize_to_{}", size / 2)
+        } else {
+            t.name().to_string()
+        };
+        let mut i = 0u64;
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    i += 1;
+                    let params = t.sample(&mut sample_rng(0, i, "bench")).unwrap();
+                    (img.clone(), mask.clone(), params)
+                },
+                |(mut im, mut m, params)| {
+                    t.apply_params(&params, &mut im, Some(&mut m));
+                    black_box((im, m))
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+
+    let norm = Normalize::imagenet();
+    for (name, channels) in [("Normalize", 1), ("Normalize_3ch_chw", 3)] {
+        let mut out = vec![0f32; channels * size * size];
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                norm.apply_into(black_box(&img), channels, &mut out);
+                black_box(&out);
+            })
+        });
+    }
+
+    // Compose rows: the uint8 pipeline, then Normalize. `channels = 1` matches albu_bench's
+    // 1-channel rows; `_3ch` writes the 3 x H x W network input the solution fed (cf. albu_bench's
+    // "3-channel image" row).
+    let mut composes = vec![
+        (
+            format!("Compose_solution_p_resize{size}"),
+            solution_pipeline(size, false),
+            1,
+        ),
+        (
+            format!("Compose_solution_p_resize{size}_3ch"),
+            solution_pipeline(size, false),
+            3,
+        ),
+    ];
+    if size == 1024 {
+        composes.push((
+            "Compose_solution_p_resize512".into(),
+            solution_pipeline(512, false),
+            1,
+        ));
+    }
+    composes.push((
+        format!("Compose_all_forced_resize{size}"),
+        solution_pipeline(size, true),
+        1,
+    ));
+    for (name, pipeline, channels) in composes {
+        let norm = pipeline
+            .normalize()
+            .expect("the bench pipeline ends with Normalize")
+            .clone();
+        // a fixed cycle of 160 sample ids, like albu_bench's 160 reseeded calls
+        let mut k = 0u64;
+        let mut input = Vec::new();
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    k = (k + 1) % 160;
+                    (img.clone(), mask.clone(), sample_rng(0, 0, &k.to_string()))
+                },
+                |(mut im, mut m, mut rng)| {
+                    pipeline.apply(&mut im, Some(&mut m), &mut rng).unwrap();
+                    input.resize(channels * im.width() * im.height(), 0.0);
+                    norm.apply_into(&im, channels, &mut input);
+                    black_box(&input);
+                    black_box(m)
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_size(c, 1024);
+    bench_size(c, 512);
+}
+
+criterion_group!(augment, benches);
+criterion_main!(augment);
