@@ -1,0 +1,12 @@
+//! Integration tests (one binary).
+// Foundation: synth -> prep -> inspect/export end to end, resume, corruption.
+mod prep;
+// Bulk re-augmentation and previews through the CLI.
+mod augment_cli;
+// Model zoo: parity with the PyTorch reference and the weights-import round trip.
+mod model_parity;
+// Augmentation: bit-exact parity with albumentations 0.3.1 + OpenCV 4.8.1 fixtures, config
+// loading (TOML / the solution's JSON) and errors, sampling statistics and determinism.
+mod augment_config;
+mod augment_parity;
+mod augment_pipeline;
