@@ -24,6 +24,7 @@ demo: build
 	$(BIN) augment --shards $(DEMO_DIR)/shards --transforms pipelines/demo.toml --preview $(DEMO_DIR)/augment-preview.png --count 16
 	$(BIN) augment --shards $(DEMO_DIR)/shards --transforms pipelines/demo.toml --out $(DEMO_DIR)/augmented --copies 2 --shard-records 64
 	$(BIN) inspect $(DEMO_DIR)/augmented --verify
+	$(BIN) model summary --model albunet --size $(DEMO_SIZE)
 
 test: libtorch
 	$(CARGO) test --workspace --no-fail-fast
