@@ -7,7 +7,9 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use data_prep::folds::Fold;
-use data_prep::shard::{encode_record, write_shard, Decoder, Record, RecordMeta, ShardFile, Split, DEFAULT_LEVEL};
+use data_prep::shard::{
+    encode_record, write_shard, Decoder, Record, RecordMeta, ShardFile, Split, DEFAULT_LEVEL,
+};
 use data_prep::synth::{generate_case, Split as SynthSplit};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -32,7 +34,11 @@ fn records() -> Vec<Record> {
                 fold: Fold::Index(0),
                 n_objects: c.objects.len() as u16,
             };
-            Record { meta, image: c.image, mask: Some(mask) }
+            Record {
+                meta,
+                image: c.image,
+                mask: Some(mask),
+            }
         })
         .collect()
 }
@@ -59,12 +65,18 @@ fn shard_read(c: &mut Criterion) {
     }
     let png_bytes: usize = pngs.iter().map(Vec::len).sum();
     let image_bytes = (N * SIZE * SIZE) as f64;
-    eprintln!("png crate (default settings): compression ratio {:.2}x on the images", image_bytes / png_bytes as f64);
+    eprintln!(
+        "png crate (default settings): compression ratio {:.2}x on the images",
+        image_bytes / png_bytes as f64
+    );
 
     let mut g = c.benchmark_group("read_1024");
     g.throughput(Throughput::Elements(1));
     for level in LEVELS {
-        let enc: Vec<_> = recs.iter().map(|r| encode_record(r, level).expect("encode")).collect();
+        let enc: Vec<_> = recs
+            .iter()
+            .map(|r| encode_record(r, level).expect("encode"))
+            .collect();
         let path = dir.join(format!("bench-1024-l{level}.pfs"));
         write_shard(&path, &enc, 0).expect("write shard");
         let shard = ShardFile::open(&path).expect("open shard");
@@ -83,7 +95,9 @@ fn shard_read(c: &mut Criterion) {
             let (mut img, mut mask) = (Vec::new(), Vec::new());
             let mut i = 0;
             b.iter(|| {
-                shard.read_into(i % N, &mut dec, &mut img, &mut mask).expect("read");
+                shard
+                    .read_into(i % N, &mut dec, &mut img, &mut mask)
+                    .expect("read");
                 i += 1;
                 black_box((&img, &mask));
             })

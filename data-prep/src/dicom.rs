@@ -13,8 +13,8 @@
 //! keeps every file on the same scale.
 
 use dicom_core::Tag;
-use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_dictionary_std::tags;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::{open_file, DefaultDicomObject};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
 use std::path::{Path, PathBuf};
@@ -34,16 +34,27 @@ pub const SUPPORTED_TRANSFER_SYNTAXES: [(&str, &str); 4] = [
 pub enum DicomError {
     /// The file could not be opened or parsed as DICOM.
     #[error("{path}: cannot read DICOM file: {source}")]
-    Open { path: PathBuf, source: Box<dicom_object::ReadError> },
+    Open {
+        path: PathBuf,
+        source: Box<dicom_object::ReadError>,
+    },
     /// The transfer syntax is not one we decode.
     #[error("{path}: unsupported transfer syntax {uid} ({name}); supported: implicit/explicit VR little endian, explicit VR big endian, JPEG baseline")]
-    TransferSyntax { path: PathBuf, uid: String, name: String },
+    TransferSyntax {
+        path: PathBuf,
+        uid: String,
+        name: String,
+    },
     /// The photometric interpretation is not MONOCHROME1/2.
     #[error("{path}: unsupported photometric interpretation {found:?}; expected MONOCHROME1 or MONOCHROME2")]
     Photometric { path: PathBuf, found: String },
     /// A required attribute is missing or has an unexpected value.
     #[error("{path}: attribute {attribute}: {problem}")]
-    Attribute { path: PathBuf, attribute: &'static str, problem: String },
+    Attribute {
+        path: PathBuf,
+        attribute: &'static str,
+        problem: String,
+    },
     /// The pixel data could not be decoded.
     #[error("{path}: cannot decode pixel data: {message}")]
     Pixels { path: PathBuf, message: String },
@@ -65,7 +76,12 @@ pub struct DicomInfo {
     pub bits_stored: u16,
 }
 
-fn attr_u16(obj: &DefaultDicomObject, path: &Path, tag: Tag, name: &'static str) -> Result<u16, DicomError> {
+fn attr_u16(
+    obj: &DefaultDicomObject,
+    path: &Path,
+    tag: Tag,
+    name: &'static str,
+) -> Result<u16, DicomError> {
     let el = obj.element(tag).map_err(|_| DicomError::Attribute {
         path: path.to_path_buf(),
         attribute: name,
@@ -79,23 +95,44 @@ fn attr_u16(obj: &DefaultDicomObject, path: &Path, tag: Tag, name: &'static str)
 }
 
 fn attr_str(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
-    obj.element(tag).ok().and_then(|e| e.to_str().ok()).map(|s| s.trim().trim_end_matches('\0').to_string())
+    obj.element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim().trim_end_matches('\0').to_string())
 }
 
 /// Reads `path` as an 8-bit grayscale image following the module's rules.
 pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
-    let obj = open_file(path).map_err(|e| DicomError::Open { path: path.to_path_buf(), source: Box::new(e) })?;
-    let ts = obj.meta().transfer_syntax().trim_end_matches('\0').trim().to_string();
-    if !SUPPORTED_TRANSFER_SYNTAXES.iter().any(|(uid, _)| *uid == ts) {
+    let obj = open_file(path).map_err(|e| DicomError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })?;
+    let ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .trim()
+        .to_string();
+    if !SUPPORTED_TRANSFER_SYNTAXES
+        .iter()
+        .any(|(uid, _)| *uid == ts)
+    {
         let name = dicom_transfer_syntax_registry::TransferSyntaxRegistry
             .get(&ts)
             .map(|t| t.name().to_string())
             .unwrap_or_else(|| "unknown".into());
-        return Err(DicomError::TransferSyntax { path: path.to_path_buf(), uid: ts, name });
+        return Err(DicomError::TransferSyntax {
+            path: path.to_path_buf(),
+            uid: ts,
+            name,
+        });
     }
     let photometric = attr_str(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
     if photometric != "MONOCHROME1" && photometric != "MONOCHROME2" {
-        return Err(DicomError::Photometric { path: path.to_path_buf(), found: photometric });
+        return Err(DicomError::Photometric {
+            path: path.to_path_buf(),
+            found: photometric,
+        });
     }
     let samples = attr_u16(&obj, path, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?;
     if samples != 1 {
@@ -122,14 +159,23 @@ pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
             problem: format!("{bits_stored}, expected 1..=16"),
         });
     }
-    let signed = attr_u16(&obj, path, tags::PIXEL_REPRESENTATION, "PixelRepresentation")? == 1;
-    let decoded = obj
-        .decode_pixel_data()
-        .map_err(|e| DicomError::Pixels { path: path.to_path_buf(), message: e.to_string() })?;
+    let signed = attr_u16(
+        &obj,
+        path,
+        tags::PIXEL_REPRESENTATION,
+        "PixelRepresentation",
+    )? == 1;
+    let decoded = obj.decode_pixel_data().map_err(|e| DicomError::Pixels {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let (height, width) = (decoded.rows() as usize, decoded.columns() as usize);
     let raw: Vec<i32> = decoded
         .to_vec_with_options(&ConvertOptions::new().with_modality_lut(ModalityLutOption::None))
-        .map_err(|e| DicomError::Pixels { path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|e| DicomError::Pixels {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     if raw.len() != height * width {
         return Err(DicomError::Pixels {
             path: path.to_path_buf(),
@@ -140,8 +186,19 @@ pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
     if photometric == "MONOCHROME1" {
         pixels.iter_mut().for_each(|v| *v = 255 - *v);
     }
-    let info = DicomInfo { transfer_syntax: ts, photometric, bits_stored };
-    Ok((GrayImage { height, width, pixels }, info))
+    let info = DicomInfo {
+        transfer_syntax: ts,
+        photometric,
+        bits_stored,
+    };
+    Ok((
+        GrayImage {
+            height,
+            width,
+            pixels,
+        },
+        info,
+    ))
 }
 
 /// The module's bit-depth rule: identity for ≤ 8 bits, linear full-range scaling above.
@@ -149,7 +206,10 @@ pub fn to_u8(raw: &[i32], bits_stored: u16, signed: bool) -> Vec<u8> {
     let offset: i64 = if signed { 1i64 << (bits_stored - 1) } else { 0 };
     let max: i64 = (1i64 << bits_stored) - 1;
     if bits_stored <= 8 {
-        return raw.iter().map(|&v| (v as i64 + offset).clamp(0, 255) as u8).collect();
+        return raw
+            .iter()
+            .map(|&v| (v as i64 + offset).clamp(0, 255) as u8)
+            .collect();
     }
     raw.iter()
         .map(|&v| {

@@ -91,11 +91,18 @@ impl TryFrom<FoldRepr> for Fold {
 #[non_exhaustive]
 pub enum FoldsError {
     #[error("{path}: cannot read folds file: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: header must contain the columns fname, fold, exist_labels; found {found:?}")]
     Header { path: PathBuf, found: String },
     #[error("{path}:{line}: {problem}")]
-    Row { path: PathBuf, line: u64, problem: String },
+    Row {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
 }
 
 /// One row of a folds CSV.
@@ -110,16 +117,30 @@ pub struct FoldEntry {
 
 /// Reads a folds CSV in the solution's format. Ids have their `.png` suffix removed.
 pub fn read_folds_csv(path: &Path) -> Result<Vec<FoldEntry>, FoldsError> {
-    let io = |source| FoldsError::Io { path: path.to_path_buf(), source };
+    let io = |source| FoldsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let text = std::fs::read_to_string(path).map_err(io)?;
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| FoldsError::Row { path: path.to_path_buf(), line: 1, problem: e.to_string() })?
+        .map_err(|e| FoldsError::Row {
+            path: path.to_path_buf(),
+            line: 1,
+            problem: e.to_string(),
+        })?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(c_name), Some(c_fold), Some(c_label)) = (col("fname"), col("fold"), col("exist_labels")) else {
-        return Err(FoldsError::Header { path: path.to_path_buf(), found: headers.iter().collect::<Vec<_>>().join(",") });
+    let (Some(c_name), Some(c_fold), Some(c_label)) =
+        (col("fname"), col("fold"), col("exist_labels"))
+    else {
+        return Err(FoldsError::Header {
+            path: path.to_path_buf(),
+            found: headers.iter().collect::<Vec<_>>().join(","),
+        });
     };
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut out = Vec::new();
@@ -130,24 +151,38 @@ pub fn read_folds_csv(path: &Path) -> Result<Vec<FoldEntry>, FoldsError> {
             problem: e.to_string(),
         })?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let row_err = |problem: String| FoldsError::Row { path: path.to_path_buf(), line, problem };
+        let row_err = |problem: String| FoldsError::Row {
+            path: path.to_path_buf(),
+            line,
+            problem,
+        };
         let fname = rec.get(c_name).unwrap_or("");
         if fname.is_empty() {
             return Err(row_err("empty fname".into()));
         }
         let id = fname.strip_suffix(".png").unwrap_or(fname).to_string();
         let fold_s = rec.get(c_fold).unwrap_or("");
-        let fold = Fold::parse(fold_s)
-            .ok_or_else(|| row_err(format!("fold {fold_s:?} is neither a fold index (0-255) nor stage_2")))?;
+        let fold = Fold::parse(fold_s).ok_or_else(|| {
+            row_err(format!(
+                "fold {fold_s:?} is neither a fold index (0-255) nor stage_2"
+            ))
+        })?;
         let label = match rec.get(c_label).unwrap_or("") {
             "0" => false,
             "1" => true,
             other => return Err(row_err(format!("exist_labels {other:?} is not 0 or 1"))),
         };
         if let Some(first) = seen.insert(id.clone(), line) {
-            return Err(row_err(format!("image {id} listed twice (first on line {first})")));
+            return Err(row_err(format!(
+                "image {id} listed twice (first on line {first})"
+            )));
         }
-        out.push(FoldEntry { id, fold, label, line });
+        out.push(FoldEntry {
+            id,
+            fold,
+            label,
+            line,
+        });
     }
     Ok(out)
 }
@@ -157,8 +192,16 @@ pub fn read_folds_csv(path: &Path) -> Result<Vec<FoldEntry>, FoldsError> {
 /// so fold sizes differ by at most one and positive counts by at most one.
 pub fn stratified_folds(items: &[(String, bool)], k: u8, seed: u64) -> HashMap<String, u8> {
     assert!(k >= 1, "at least one fold");
-    let mut pos: Vec<&str> = items.iter().filter(|(_, l)| *l).map(|(id, _)| id.as_str()).collect();
-    let mut neg: Vec<&str> = items.iter().filter(|(_, l)| !*l).map(|(id, _)| id.as_str()).collect();
+    let mut pos: Vec<&str> = items
+        .iter()
+        .filter(|(_, l)| *l)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let mut neg: Vec<&str> = items
+        .iter()
+        .filter(|(_, l)| !*l)
+        .map(|(id, _)| id.as_str())
+        .collect();
     pos.sort_unstable();
     neg.sort_unstable();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -193,10 +236,21 @@ mod tests {
     #[test]
     fn reads_solution_format_with_stage_2() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = write(&tmp, "fname,fold,exist_labels\na.png,0,1\nb.png,4,0\nc.png,stage_2,1\n");
+        let p = write(
+            &tmp,
+            "fname,fold,exist_labels\na.png,0,1\nb.png,4,0\nc.png,stage_2,1\n",
+        );
         let rows = read_folds_csv(&p).unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0], FoldEntry { id: "a".into(), fold: Fold::Index(0), label: true, line: 2 });
+        assert_eq!(
+            rows[0],
+            FoldEntry {
+                id: "a".into(),
+                fold: Fold::Index(0),
+                label: true,
+                line: 2
+            }
+        );
         assert_eq!(rows[2].fold, Fold::AlwaysTrain);
         assert!(Fold::AlwaysTrain.is_train_for(0));
         assert!(!Fold::Index(4).is_train_for(4));
@@ -209,16 +263,23 @@ mod tests {
         let msg = read_folds_csv(&p).unwrap_err().to_string();
         assert!(msg.contains("folds.csv:3") && msg.contains("x7"), "{msg}");
         let p = write(&tmp, "fname,fold,exist_labels\na.png,0,2\n");
-        assert!(read_folds_csv(&p).unwrap_err().to_string().contains("exist_labels \"2\""));
+        assert!(read_folds_csv(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("exist_labels \"2\""));
         let p = write(&tmp, "fname,fold,exist_labels\na.png,0,1\na.png,1,1\n");
-        assert!(read_folds_csv(&p).unwrap_err().to_string().contains("listed twice"));
+        assert!(read_folds_csv(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("listed twice"));
         let p = write(&tmp, "name,fold\n");
         assert!(matches!(read_folds_csv(&p), Err(FoldsError::Header { .. })));
     }
 
     #[test]
     fn reference_folds_file_parses_with_expected_counts() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/folds/train_folds_5.csv");
+        let p =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/folds/train_folds_5.csv");
         let rows = read_folds_csv(&p).unwrap();
         assert_eq!(rows.len(), 10679);
         assert_eq!(rows.iter().filter(|r| r.label).count(), 2379);
@@ -228,7 +289,9 @@ mod tests {
 
     #[test]
     fn stratified_folds_are_balanced_and_deterministic() {
-        let items: Vec<(String, bool)> = (0..103).map(|i| (format!("id{i:03}"), i % 5 == 0)).collect();
+        let items: Vec<(String, bool)> = (0..103)
+            .map(|i| (format!("id{i:03}"), i % 5 == 0))
+            .collect();
         let a = stratified_folds(&items, 5, 7);
         assert_eq!(a, stratified_folds(&items, 5, 7));
         assert_ne!(a, stratified_folds(&items, 5, 8));

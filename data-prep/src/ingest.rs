@@ -4,8 +4,8 @@
 use crate::dicom::{read_gray_u8, DicomError};
 use crate::resize::{resize_bilinear, resize_nearest};
 use crate::rle;
-use crate::shard::format::{Record, RecordMeta, Split, VERSION};
 use crate::shard::format::Fnv64;
+use crate::shard::format::{Record, RecordMeta, Split, VERSION};
 use crate::siim::{PrepItem, RleRow};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -18,9 +18,19 @@ pub enum IngestError {
     #[error(transparent)]
     Dicom(#[from] DicomError),
     #[error("{csv}:{line}: image {id} ({height}x{width}): {source}")]
-    Rle { csv: PathBuf, line: u64, id: String, height: usize, width: usize, source: rle::RleError },
+    Rle {
+        csv: PathBuf,
+        line: u64,
+        id: String,
+        height: usize,
+        width: usize,
+        source: rle::RleError,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A decoded DICOM, already at the target size.
@@ -38,7 +48,13 @@ pub fn decode_image(item: &PrepItem, size: u32) -> Result<DecodedImage, IngestEr
     let (img, _info) = read_gray_u8(&item.path)?;
     let s = size as usize;
     let image = resize_bilinear(&img.pixels, img.height, img.width, s, s);
-    Ok(DecodedImage { id: item.id.clone(), image, size, orig_height: img.height as u32, orig_width: img.width as u32 })
+    Ok(DecodedImage {
+        id: item.id.clone(),
+        image,
+        size,
+        orig_height: img.height as u32,
+        orig_width: img.width as u32,
+    })
 }
 
 /// Merges an image's RLE rows at its original size, then resizes the mask (nearest) to the target.
@@ -57,26 +73,42 @@ pub fn decode_mask(
         if rle::is_empty_rle(&row.rle) {
             continue;
         }
-        rle::decode_into(&row.rle, orig_height, orig_width, 255, &mut mask).map_err(|source| IngestError::Rle {
-            csv: csv.to_path_buf(),
-            line: row.line,
-            id: id.to_string(),
-            height: orig_height,
-            width: orig_width,
-            source,
+        rle::decode_into(&row.rle, orig_height, orig_width, 255, &mut mask).map_err(|source| {
+            IngestError::Rle {
+                csv: csv.to_path_buf(),
+                line: row.line,
+                id: id.to_string(),
+                height: orig_height,
+                width: orig_width,
+                source,
+            }
         })?;
         objects += 1;
     }
-    Ok((resize_nearest(&mask, orig_height, orig_width, size, size), objects))
+    Ok((
+        resize_nearest(&mask, orig_height, orig_width, size, size),
+        objects,
+    ))
 }
 
 /// Joins a decoded image with its item's masks into a shard [`Record`].
-pub fn build_record(item: &PrepItem, decoded: DecodedImage, csv: &Path) -> Result<Record, IngestError> {
+pub fn build_record(
+    item: &PrepItem,
+    decoded: DecodedImage,
+    csv: &Path,
+) -> Result<Record, IngestError> {
     let s = decoded.size as usize;
     let (mask, n_objects) = match item.split {
         Split::Test => (None, 0),
         Split::Train => {
-            let (m, n) = decode_mask(csv, &item.id, &item.rle_rows, decoded.orig_height as usize, decoded.orig_width as usize, s)?;
+            let (m, n) = decode_mask(
+                csv,
+                &item.id,
+                &item.rle_rows,
+                decoded.orig_height as usize,
+                decoded.orig_width as usize,
+                s,
+            )?;
             (Some(m), n)
         }
     };
@@ -91,13 +123,19 @@ pub fn build_record(item: &PrepItem, decoded: DecodedImage, csv: &Path) -> Resul
         fold: item.fold,
         n_objects,
     };
-    Ok(Record { meta, image: decoded.image, mask })
+    Ok(Record {
+        meta,
+        image: decoded.image,
+        mask,
+    })
 }
 
 /// Splits `n` items into consecutive shards of at most `per_shard` records.
 pub fn shard_ranges(n: usize, per_shard: usize) -> Vec<std::ops::Range<usize>> {
     assert!(per_shard > 0, "records per shard must be positive");
-    (0..n.div_ceil(per_shard)).map(|k| k * per_shard..((k + 1) * per_shard).min(n)).collect()
+    (0..n.div_ceil(per_shard))
+        .map(|k| k * per_shard..((k + 1) * per_shard).min(n))
+        .collect()
 }
 
 /// Fingerprint of a shard's inputs and settings: format version, size, zstd level, and per item its
@@ -105,9 +143,14 @@ pub fn shard_ranges(n: usize, per_shard: usize) -> Vec<std::ops::Range<usize>> {
 /// with the same fingerprint is reused when prep is re-run.
 pub fn shard_fingerprint(items: &[PrepItem], size: u32, level: i32) -> Result<u64, IngestError> {
     let mut h = Fnv64::default();
-    h.field(&VERSION.to_le_bytes()).field(&size.to_le_bytes()).field(&level.to_le_bytes());
+    h.field(&VERSION.to_le_bytes())
+        .field(&size.to_le_bytes())
+        .field(&level.to_le_bytes());
     for it in items {
-        let md = std::fs::metadata(&it.path).map_err(|source| IngestError::Io { path: it.path.clone(), source })?;
+        let md = std::fs::metadata(&it.path).map_err(|source| IngestError::Io {
+            path: it.path.clone(),
+            source,
+        })?;
         let mtime = md
             .modified()
             .ok()
@@ -141,15 +184,29 @@ mod tests {
     #[test]
     fn masks_merge_resize_and_count_objects() {
         let rows = vec![
-            RleRow { line: 2, rle: "0 2".into() },
-            RleRow { line: 3, rle: "-1".into() },
-            RleRow { line: 4, rle: "5 2".into() },
+            RleRow {
+                line: 2,
+                rle: "0 2".into(),
+            },
+            RleRow {
+                line: 3,
+                rle: "-1".into(),
+            },
+            RleRow {
+                line: 4,
+                rle: "5 2".into(),
+            },
         ];
         let (m, n) = decode_mask(Path::new("t.csv"), "x", &rows, 4, 4, 4).unwrap();
         assert_eq!(n, 2);
         assert_eq!(m.iter().filter(|&&v| v == 255).count(), 4);
-        let bad = vec![RleRow { line: 9, rle: "10 10".into() }];
-        let err = decode_mask(Path::new("t.csv"), "x", &bad, 4, 4, 4).unwrap_err().to_string();
+        let bad = vec![RleRow {
+            line: 9,
+            rle: "10 10".into(),
+        }];
+        let err = decode_mask(Path::new("t.csv"), "x", &bad, 4, 4, 4)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("t.csv:9") && err.contains("image x"), "{err}");
     }
 }

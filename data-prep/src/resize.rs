@@ -42,7 +42,8 @@ pub fn resize_nearest(src: &[u8], ih: usize, iw: usize, oh: usize, ow: usize) ->
     if ih == oh && iw == ow {
         return src.to_vec();
     }
-    let idx = |o: usize, n_in: usize, n_out: usize| (((2 * o + 1) * n_in) / (2 * n_out)).min(n_in - 1);
+    let idx =
+        |o: usize, n_in: usize, n_out: usize| (((2 * o + 1) * n_in) / (2 * n_out)).min(n_in - 1);
     let xs: Vec<usize> = (0..ow).map(|o| idx(o, iw, ow)).collect();
     let mut out = Vec::with_capacity(oh * ow);
     for oy in 0..oh {

@@ -24,7 +24,12 @@ pub enum RleError {
     NotANumber { index: usize, token: String },
     /// A run ends past the last pixel.
     #[error("RLE run {pair} covers pixels {start}..{end}, past the image end ({pixels} pixels)")]
-    PastEnd { pair: usize, start: u64, end: u64, pixels: u64 },
+    PastEnd {
+        pair: usize,
+        start: u64,
+        end: u64,
+        pixels: u64,
+    },
 }
 
 /// True when `rle` denotes the empty mask (`-1`, possibly padded with spaces, or empty).
@@ -40,13 +45,16 @@ pub fn parse_runs(rle: &str, pixels: u64) -> Result<Vec<(u64, u64)>, RleError> {
         return Ok(Vec::new());
     }
     let tokens: Vec<&str> = rle.split_ascii_whitespace().collect();
-    if tokens.len() % 2 != 0 {
+    if !tokens.len().is_multiple_of(2) {
         return Err(RleError::OddTokens(tokens.len()));
     }
     let num = |index: usize| -> Result<u64, RleError> {
         tokens[index]
             .parse::<u64>()
-            .map_err(|_| RleError::NotANumber { index, token: tokens[index].to_string() })
+            .map_err(|_| RleError::NotANumber {
+                index,
+                token: tokens[index].to_string(),
+            })
     };
     let mut runs = Vec::with_capacity(tokens.len() / 2);
     let mut pos: u64 = 0;
@@ -55,7 +63,12 @@ pub fn parse_runs(rle: &str, pixels: u64) -> Result<Vec<(u64, u64)>, RleError> {
         let start = pos.saturating_add(gap);
         let end = start.saturating_add(len);
         if end > pixels {
-            return Err(RleError::PastEnd { pair, start, end, pixels });
+            return Err(RleError::PastEnd {
+                pair,
+                start,
+                end,
+                pixels,
+            });
         }
         runs.push((start, end));
         pos = end;
@@ -65,8 +78,18 @@ pub fn parse_runs(rle: &str, pixels: u64) -> Result<Vec<(u64, u64)>, RleError> {
 
 /// Decodes `rle` and ORs it into `mask` (H×W row-major), setting covered pixels to `value`.
 /// Decoding several objects of one image into the same mask merges them (overlaps stay `value`).
-pub fn decode_into(rle: &str, height: usize, width: usize, value: u8, mask: &mut [u8]) -> Result<(), RleError> {
-    assert_eq!(mask.len(), height * width, "mask buffer must be height*width");
+pub fn decode_into(
+    rle: &str,
+    height: usize,
+    width: usize,
+    value: u8,
+    mask: &mut [u8],
+) -> Result<(), RleError> {
+    assert_eq!(
+        mask.len(),
+        height * width,
+        "mask buffer must be height*width"
+    );
     for (start, end) in parse_runs(rle, (height * width) as u64)? {
         for idx in start..end {
             let (col, row) = ((idx as usize) / height, (idx as usize) % height);
@@ -85,7 +108,11 @@ pub fn decode(rle: &str, height: usize, width: usize, value: u8) -> Result<Vec<u
 
 /// Absolute column-major runs `[start, end)` of the non-zero pixels of `mask` (H×W row-major).
 fn runs_of(mask: &[u8], height: usize, width: usize) -> Vec<(u64, u64)> {
-    assert_eq!(mask.len(), height * width, "mask buffer must be height*width");
+    assert_eq!(
+        mask.len(),
+        height * width,
+        "mask buffer must be height*width"
+    );
     let mut runs = Vec::new();
     let mut open: Option<u64> = None;
     for col in 0..width {
@@ -134,7 +161,10 @@ pub fn encode(mask: &[u8], height: usize, width: usize) -> String {
 /// dropped, and an all-dropped result is the empty string (not `-1`). For parity tests.
 pub fn encode_official(mask: &[u8], height: usize, width: usize) -> String {
     let n = (height * width) as u64;
-    let runs: Vec<(u64, u64)> = runs_of(mask, height, width).into_iter().filter(|&(_, e)| e != n).collect();
+    let runs: Vec<(u64, u64)> = runs_of(mask, height, width)
+        .into_iter()
+        .filter(|&(_, e)| e != n)
+        .collect();
     if runs.is_empty() {
         return String::new();
     }
@@ -200,10 +230,26 @@ mod tests {
     #[test]
     fn malformed_inputs_are_errors() {
         assert_eq!(parse_runs("1 2 3", 100), Err(RleError::OddTokens(3)));
-        assert!(matches!(parse_runs("1 x", 100), Err(RleError::NotANumber { index: 1, .. })));
-        assert!(matches!(parse_runs("-3 2", 100), Err(RleError::NotANumber { index: 0, .. })));
-        assert!(matches!(parse_runs("95 10", 100), Err(RleError::PastEnd { pair: 0, end: 105, .. })));
-        assert!(matches!(parse_runs("0 5 90 10", 100), Err(RleError::PastEnd { pair: 1, .. })));
+        assert!(matches!(
+            parse_runs("1 x", 100),
+            Err(RleError::NotANumber { index: 1, .. })
+        ));
+        assert!(matches!(
+            parse_runs("-3 2", 100),
+            Err(RleError::NotANumber { index: 0, .. })
+        ));
+        assert!(matches!(
+            parse_runs("95 10", 100),
+            Err(RleError::PastEnd {
+                pair: 0,
+                end: 105,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_runs("0 5 90 10", 100),
+            Err(RleError::PastEnd { pair: 1, .. })
+        ));
         // A zero-length run is accepted as a no-op, as the official decoder does.
         assert_eq!(parse_runs("3 0", 100), Ok(vec![(3, 3)]));
     }
@@ -218,7 +264,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 17;
                 state ^= state << 5;
-                *v = if state % 3 == 0 { 255 } else { 0 };
+                *v = if state.is_multiple_of(3) { 255 } else { 0 };
             }
             assert_eq!(decode(&encode(&m, h, w), h, w, 255).unwrap(), m);
         }

@@ -25,17 +25,33 @@ pub const RLE_CSV: &str = "train-rle.csv";
 #[non_exhaustive]
 pub enum SiimError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: missing; expected the SIIM layout ({TRAIN_DIR}/, {TEST_DIR}/, {RLE_CSV})")]
     Missing { path: PathBuf },
     #[error("image id {id} appears twice: {first} and {second}")]
-    DuplicateId { id: String, first: PathBuf, second: PathBuf },
+    DuplicateId {
+        id: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("{path}: header must be `ImageId, EncodedPixels`; found {found:?}")]
     Header { path: PathBuf, found: String },
     #[error("{path}:{line}: {problem}")]
-    Row { path: PathBuf, line: u64, problem: String },
+    Row {
+        path: PathBuf,
+        line: u64,
+        problem: String,
+    },
     #[error("{path}:{line}: image {id}: {source}")]
-    Rle { path: PathBuf, line: u64, id: String, source: rle::RleError },
+    Rle {
+        path: PathBuf,
+        line: u64,
+        id: String,
+        source: rle::RleError,
+    },
     #[error("mismatches between the inputs (--strict):\n{0}")]
     Strict(String),
 }
@@ -66,7 +82,10 @@ pub struct RleTable {
 impl RleTable {
     /// Number of non-empty rows (objects) of `id`.
     pub fn objects(&self, id: &str) -> usize {
-        self.rows.get(id).map(|r| r.iter().filter(|r| !rle::is_empty_rle(&r.rle)).count()).unwrap_or(0)
+        self.rows
+            .get(id)
+            .map(|r| r.iter().filter(|r| !rle::is_empty_rle(&r.rle)).count())
+            .unwrap_or(0)
     }
 }
 
@@ -75,15 +94,30 @@ pub fn find_dicoms(dir: &Path) -> Result<Vec<DicomFile>, SiimError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|source| SiimError::Io { path: d.clone(), source })?;
+        let entries = std::fs::read_dir(&d).map_err(|source| SiimError::Io {
+            path: d.clone(),
+            source,
+        })?;
         for e in entries {
-            let e = e.map_err(|source| SiimError::Io { path: d.clone(), source })?;
+            let e = e.map_err(|source| SiimError::Io {
+                path: d.clone(),
+                source,
+            })?;
             let path = e.path();
-            let ft = e.file_type().map_err(|source| SiimError::Io { path: path.clone(), source })?;
+            let ft = e.file_type().map_err(|source| SiimError::Io {
+                path: path.clone(),
+                source,
+            })?;
             if ft.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|x| x.eq_ignore_ascii_case("dcm")) {
-                let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            } else if path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("dcm"))
+            {
+                let id = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 out.push(DicomFile { id, path });
             }
         }
@@ -91,7 +125,11 @@ pub fn find_dicoms(dir: &Path) -> Result<Vec<DicomFile>, SiimError> {
     out.sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
     for w in out.windows(2) {
         if w[0].id == w[1].id {
-            return Err(SiimError::DuplicateId { id: w[0].id.clone(), first: w[0].path.clone(), second: w[1].path.clone() });
+            return Err(SiimError::DuplicateId {
+                id: w[0].id.clone(),
+                first: w[0].path.clone(),
+                second: w[1].path.clone(),
+            });
         }
     }
     Ok(out)
@@ -99,17 +137,32 @@ pub fn find_dicoms(dir: &Path) -> Result<Vec<DicomFile>, SiimError> {
 
 /// Reads `train-rle.csv`; token-level RLE errors are reported here, with id and line.
 pub fn read_rle_csv(path: &Path) -> Result<RleTable, SiimError> {
-    let text = std::fs::read(path).map_err(|source| SiimError::Io { path: path.to_path_buf(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_slice());
+    let text = std::fs::read(path).map_err(|source| SiimError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_slice());
     let headers = rdr
         .headers()
-        .map_err(|e| SiimError::Row { path: path.to_path_buf(), line: 1, problem: e.to_string() })?
+        .map_err(|e| SiimError::Row {
+            path: path.to_path_buf(),
+            line: 1,
+            problem: e.to_string(),
+        })?
         .clone();
     let names: Vec<&str> = headers.iter().map(str::trim).collect();
     if names != ["ImageId", "EncodedPixels"] {
-        return Err(SiimError::Header { path: path.to_path_buf(), found: headers.iter().collect::<Vec<_>>().join(",") });
+        return Err(SiimError::Header {
+            path: path.to_path_buf(),
+            found: headers.iter().collect::<Vec<_>>().join(","),
+        });
     }
-    let mut table = RleTable { path: path.to_path_buf(), rows: BTreeMap::new() };
+    let mut table = RleTable {
+        path: path.to_path_buf(),
+        rows: BTreeMap::new(),
+    };
     for rec in rdr.records() {
         let rec = rec.map_err(|e| SiimError::Row {
             path: path.to_path_buf(),
@@ -118,15 +171,32 @@ pub fn read_rle_csv(path: &Path) -> Result<RleTable, SiimError> {
         })?;
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         if rec.len() != 2 {
-            return Err(SiimError::Row { path: path.to_path_buf(), line, problem: format!("{} fields, expected 2", rec.len()) });
+            return Err(SiimError::Row {
+                path: path.to_path_buf(),
+                line,
+                problem: format!("{} fields, expected 2", rec.len()),
+            });
         }
         let id = rec[0].trim().to_string();
         if id.is_empty() {
-            return Err(SiimError::Row { path: path.to_path_buf(), line, problem: "empty ImageId".into() });
+            return Err(SiimError::Row {
+                path: path.to_path_buf(),
+                line,
+                problem: "empty ImageId".into(),
+            });
         }
         let enc = rec[1].trim().to_string();
-        rle::parse_runs(&enc, u64::MAX).map_err(|source| SiimError::Rle { path: path.to_path_buf(), line, id: id.clone(), source })?;
-        table.rows.entry(id).or_default().push(RleRow { line, rle: enc });
+        rle::parse_runs(&enc, u64::MAX).map_err(|source| SiimError::Rle {
+            path: path.to_path_buf(),
+            line,
+            id: id.clone(),
+            source,
+        })?;
+        table
+            .rows
+            .entry(id)
+            .or_default()
+            .push(RleRow { line, rle: enc });
     }
     Ok(table)
 }
@@ -135,7 +205,10 @@ pub fn read_rle_csv(path: &Path) -> Result<RleTable, SiimError> {
 #[derive(Debug, Clone)]
 pub enum FoldSource {
     /// Imported from a folds CSV in the solution's format.
-    Csv { path: PathBuf, entries: Vec<FoldEntry> },
+    Csv {
+        path: PathBuf,
+        entries: Vec<FoldEntry>,
+    },
     /// Generated: deterministic stratified K folds.
     Stratified { k: u8, seed: u64 },
 }
@@ -160,12 +233,30 @@ pub struct MismatchReport {
 impl MismatchReport {
     fn lists(&self) -> [(&'static str, &Vec<String>); 6] {
         [
-            ("training DICOMs without an RLE row (empty mask)", &self.dicom_without_rle),
-            ("RLE rows without a DICOM (skipped)", &self.rle_without_dicom),
-            ("test DICOMs with RLE rows (rows ignored)", &self.test_with_rle),
-            ("fold-file ids without an image", &self.fold_ids_without_image),
-            ("training images missing from the folds file (fold none)", &self.images_without_fold),
-            ("exist_labels disagreeing with the RLE rows (RLE used)", &self.label_disagreements),
+            (
+                "training DICOMs without an RLE row (empty mask)",
+                &self.dicom_without_rle,
+            ),
+            (
+                "RLE rows without a DICOM (skipped)",
+                &self.rle_without_dicom,
+            ),
+            (
+                "test DICOMs with RLE rows (rows ignored)",
+                &self.test_with_rle,
+            ),
+            (
+                "fold-file ids without an image",
+                &self.fold_ids_without_image,
+            ),
+            (
+                "training images missing from the folds file (fold none)",
+                &self.images_without_fold,
+            ),
+            (
+                "exist_labels disagreeing with the RLE rows (RLE used)",
+                &self.label_disagreements,
+            ),
         ]
     }
 
@@ -181,7 +272,11 @@ impl fmt::Display for MismatchReport {
                 continue;
             }
             let shown: Vec<&str> = list.iter().take(5).map(String::as_str).collect();
-            let more = if list.len() > 5 { format!(", ... ({} more)", list.len() - 5) } else { String::new() };
+            let more = if list.len() > 5 {
+                format!(", ... ({} more)", list.len() - 5)
+            } else {
+                String::new()
+            };
             writeln!(f, "  {:>6}  {what}: {}{more}", list.len(), shown.join(", "))?;
         }
         Ok(())
@@ -202,7 +297,8 @@ pub struct PrepItem {
 impl PrepItem {
     /// Label from the RLE rows (`None` for test images).
     pub fn label(&self) -> Option<bool> {
-        (self.split == Split::Train).then(|| self.rle_rows.iter().any(|r| !rle::is_empty_rle(&r.rle)))
+        (self.split == Split::Train)
+            .then(|| self.rle_rows.iter().any(|r| !rle::is_empty_rle(&r.rle)))
     }
 }
 
@@ -224,7 +320,11 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
     }
     let train = find_dicoms(&train_dir)?;
     let test_dir = root.join(TEST_DIR);
-    let test = if test_dir.exists() { find_dicoms(&test_dir)? } else { Vec::new() };
+    let test = if test_dir.exists() {
+        find_dicoms(&test_dir)?
+    } else {
+        Vec::new()
+    };
     let table = read_rle_csv(&csv)?;
     let mut report = MismatchReport::default();
     let train_ids: HashMap<&str, ()> = train.iter().map(|d| (d.id.as_str(), ())).collect();
@@ -263,8 +363,14 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
             m
         }
         FoldSource::Stratified { k, seed } => {
-            let items: Vec<(String, bool)> = train.iter().map(|d| (d.id.clone(), label_of(&d.id))).collect();
-            stratified_folds(&items, *k, *seed).into_iter().map(|(id, f)| (id, Fold::Index(f))).collect()
+            let items: Vec<(String, bool)> = train
+                .iter()
+                .map(|d| (d.id.clone(), label_of(&d.id)))
+                .collect();
+            stratified_folds(&items, *k, *seed)
+                .into_iter()
+                .map(|(id, f)| (id, Fold::Index(f)))
+                .collect()
         }
     };
     for l in [
@@ -281,10 +387,22 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
     for d in train {
         let rle_rows = table.rows.get(&d.id).cloned().unwrap_or_default();
         let fold = fold_of.get(&d.id).copied().unwrap_or(Fold::Unassigned);
-        items.push(PrepItem { id: d.id, path: d.path, split: Split::Train, rle_rows, fold });
+        items.push(PrepItem {
+            id: d.id,
+            path: d.path,
+            split: Split::Train,
+            rle_rows,
+            fold,
+        });
     }
     for d in test {
-        items.push(PrepItem { id: d.id, path: d.path, split: Split::Test, rle_rows: Vec::new(), fold: Fold::Unassigned });
+        items.push(PrepItem {
+            id: d.id,
+            path: d.path,
+            split: Split::Test,
+            rle_rows: Vec::new(),
+            fold: Fold::Unassigned,
+        });
     }
     Ok(PrepPlan { items, report })
 }

@@ -4,7 +4,9 @@ use data_prep::dicom::{read_gray_u8, DicomError};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dicom").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/dicom")
+        .join(name)
 }
 
 fn expected(name: &str) -> Vec<u8> {
@@ -28,7 +30,12 @@ fn jpeg_baseline_matches_libjpeg_within_two_levels() {
     let (img, info) = read_gray_u8(&fixture("jpeg_baseline_mono2.dcm")).unwrap();
     assert_eq!(info.transfer_syntax, "1.2.840.10008.1.2.4.50");
     let want = expected("expected_jpeg.bin");
-    let diffs: Vec<i32> = img.pixels.iter().zip(&want).map(|(&a, &b)| (a as i32 - b as i32).abs()).collect();
+    let diffs: Vec<i32> = img
+        .pixels
+        .iter()
+        .zip(&want)
+        .map(|(&a, &b)| (a as i32 - b as i32).abs())
+        .collect();
     let max = *diffs.iter().max().unwrap();
     let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
     assert!(max <= 2 && mean <= 0.5, "max {max} mean {mean}");
@@ -46,13 +53,21 @@ fn unsupported_transfer_syntax_names_file_and_uid() {
     let err = read_gray_u8(&fixture("rle_lossless.dcm")).unwrap_err();
     assert!(matches!(err, DicomError::TransferSyntax { .. }));
     let msg = err.to_string();
-    assert!(msg.contains("rle_lossless.dcm") && msg.contains("1.2.840.10008.1.2.5"), "{msg}");
+    assert!(
+        msg.contains("rle_lossless.dcm") && msg.contains("1.2.840.10008.1.2.5"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn rgb_is_rejected_naming_what_was_found() {
-    let msg = read_gray_u8(&fixture("rgb_explicit.dcm")).unwrap_err().to_string();
-    assert!(msg.contains("rgb_explicit.dcm") && msg.contains("RGB"), "{msg}");
+    let msg = read_gray_u8(&fixture("rgb_explicit.dcm"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("rgb_explicit.dcm") && msg.contains("RGB"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -61,5 +76,8 @@ fn not_a_dicom_file_is_a_clear_error() {
     let p = dir.path().join("junk.dcm");
     std::fs::write(&p, b"this is not dicom").unwrap();
     let msg = read_gray_u8(&p).unwrap_err().to_string();
-    assert!(msg.contains("junk.dcm") && msg.contains("cannot read DICOM"), "{msg}");
+    assert!(
+        msg.contains("junk.dcm") && msg.contains("cannot read DICOM"),
+        "{msg}"
+    );
 }

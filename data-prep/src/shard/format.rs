@@ -106,7 +106,10 @@ impl Header {
     /// Decodes and checks a header; the error says what is wrong.
     pub fn decode(b: &[u8]) -> Result<Header, String> {
         if b.len() < HEADER_LEN {
-            return Err(format!("file is {} bytes, shorter than the {HEADER_LEN}-byte header", b.len()));
+            return Err(format!(
+                "file is {} bytes, shorter than the {HEADER_LEN}-byte header",
+                b.len()
+            ));
         }
         if b[0..8] != MAGIC {
             return Err("not a pneumoflow shard (bad magic)".into());
@@ -117,7 +120,9 @@ impl Header {
         }
         let version = u32le(b, 8);
         if version != VERSION {
-            return Err(format!("format version {version}, this build reads version {VERSION}"));
+            return Err(format!(
+                "format version {version}, this build reads version {VERSION}"
+            ));
         }
         Ok(Header {
             version,

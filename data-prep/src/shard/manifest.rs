@@ -99,9 +99,14 @@ impl Manifest {
     /// Reads `dir/manifest.json`.
     pub fn load(dir: &Path) -> Result<Manifest, ShardError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read(&path).map_err(|source| ShardError::Io { path: path.clone(), source })?;
-        let m: Manifest = serde_json::from_slice(&text)
-            .map_err(|e| ShardError::Manifest { path: path.clone(), problem: e.to_string() })?;
+        let text = std::fs::read(&path).map_err(|source| ShardError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let m: Manifest = serde_json::from_slice(&text).map_err(|e| ShardError::Manifest {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
         if m.format != MANIFEST_FORMAT || m.version != MANIFEST_VERSION {
             return Err(ShardError::Manifest {
                 path,
@@ -117,7 +122,10 @@ impl Manifest {
     /// Writes `dir/manifest.json` atomically.
     pub fn save(&self, dir: &Path) -> Result<(), ShardError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = serde_json::to_vec_pretty(self).map_err(|e| ShardError::Manifest { path: path.clone(), problem: e.to_string() })?;
+        let text = serde_json::to_vec_pretty(self).map_err(|e| ShardError::Manifest {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
         write_bytes_atomic(&path, &text).map_err(|source| ShardError::Io { path, source })
     }
 }

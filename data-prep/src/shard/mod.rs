@@ -23,13 +23,27 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum ShardError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: corrupt shard: {problem}")]
     Corrupt { path: PathBuf, problem: String },
     #[error("{path}: record {slot} ({id}): checksum mismatch (stored {expected:08x}, computed {found:08x})")]
-    Checksum { path: PathBuf, slot: usize, id: String, expected: u32, found: u32 },
+    Checksum {
+        path: PathBuf,
+        slot: usize,
+        id: String,
+        expected: u32,
+        found: u32,
+    },
     #[error("{path}: record {slot} ({id}): {problem}")]
-    Record { path: PathBuf, slot: usize, id: String, problem: String },
+    Record {
+        path: PathBuf,
+        slot: usize,
+        id: String,
+        problem: String,
+    },
     #[error("{path}: bad manifest: {problem}")]
     Manifest { path: PathBuf, problem: String },
     #[error("record {id}: cannot compress: {message}")]
@@ -76,19 +90,34 @@ impl ShardSet {
         }
         let mut by_id = HashMap::with_capacity(manifest.records.len());
         for (i, r) in manifest.records.iter().enumerate() {
-            let shard = shards.get(r.shard as usize).filter(|s| (r.slot as usize) < s.len());
-            let ok = shard.map(|s| r.matches(&s.meta(r.slot as usize))).unwrap_or(false);
+            let shard = shards
+                .get(r.shard as usize)
+                .filter(|s| (r.slot as usize) < s.len());
+            let ok = shard
+                .map(|s| r.matches(&s.meta(r.slot as usize)))
+                .unwrap_or(false);
             if !ok {
                 return Err(ShardError::Manifest {
                     path: manifest_path.clone(),
-                    problem: format!("record {} ({}) does not match shard {} slot {}", i, r.id, r.shard, r.slot),
+                    problem: format!(
+                        "record {} ({}) does not match shard {} slot {}",
+                        i, r.id, r.shard, r.slot
+                    ),
                 });
             }
             if by_id.insert(r.id.clone(), i).is_some() {
-                return Err(ShardError::Manifest { path: manifest_path.clone(), problem: format!("duplicate id {}", r.id) });
+                return Err(ShardError::Manifest {
+                    path: manifest_path.clone(),
+                    problem: format!("duplicate id {}", r.id),
+                });
             }
         }
-        Ok(ShardSet { dir: dir.to_path_buf(), manifest, shards, by_id })
+        Ok(ShardSet {
+            dir: dir.to_path_buf(),
+            manifest,
+            shards,
+            by_id,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -118,7 +147,10 @@ impl ShardSet {
 
     /// Index of the record with `id`.
     pub fn position(&self, id: &str) -> Result<usize, ShardError> {
-        self.by_id.get(id).copied().ok_or_else(|| ShardError::UnknownId(id.to_string()))
+        self.by_id
+            .get(id)
+            .copied()
+            .ok_or_else(|| ShardError::UnknownId(id.to_string()))
     }
 
     /// Reads record `index` (checksum verified).
@@ -128,7 +160,13 @@ impl ShardSet {
     }
 
     /// Reads record `index` into reusable buffers; returns whether it has a mask.
-    pub fn read_into(&self, index: usize, dec: &mut Decoder, image: &mut Vec<u8>, mask: &mut Vec<u8>) -> Result<bool, ShardError> {
+    pub fn read_into(
+        &self,
+        index: usize,
+        dec: &mut Decoder,
+        image: &mut Vec<u8>,
+        mask: &mut Vec<u8>,
+    ) -> Result<bool, ShardError> {
         let r = &self.manifest.records[index];
         self.shards[r.shard as usize].read_into(r.slot as usize, dec, image, mask)
     }

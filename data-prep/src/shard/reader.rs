@@ -1,6 +1,8 @@
 //! Memory-mapped shard reading: O(1) random access, checksum verified on every record read.
 
-use super::format::{Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN};
+use super::format::{
+    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN,
+};
 use super::ShardError;
 use memmap2::Mmap;
 use std::fs::File;
@@ -22,7 +24,9 @@ pub struct Decoder {
 
 impl Decoder {
     pub fn new() -> Decoder {
-        Decoder { ctx: zstd::bulk::Decompressor::new().expect("zstd decompression context") }
+        Decoder {
+            ctx: zstd::bulk::Decompressor::new().expect("zstd decompression context"),
+        }
     }
 }
 
@@ -35,13 +39,25 @@ impl Default for Decoder {
 impl ShardFile {
     /// Opens and validates the header, index and id table (not the payloads).
     pub fn open(path: &Path) -> Result<ShardFile, ShardError> {
-        let bad = |problem: String| ShardError::Corrupt { path: path.to_path_buf(), problem };
-        let file = File::open(path).map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+        let bad = |problem: String| ShardError::Corrupt {
+            path: path.to_path_buf(),
+            problem,
+        };
+        let file = File::open(path).map_err(|source| ShardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         // SAFETY: shard files are written once (atomic rename) and never modified in place; a
         // concurrent truncation by another process is outside our contract, as with any mmap reader.
-        let map = unsafe { Mmap::map(&file) }.map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| ShardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let header = Header::decode(&map[..map.len().min(HEADER_LEN)]).map_err(bad)?;
-        let end = header.ids_offset.checked_add(header.ids_len).ok_or_else(|| bad("index bounds overflow".into()))?;
+        let end = header
+            .ids_offset
+            .checked_add(header.ids_len)
+            .ok_or_else(|| bad("index bounds overflow".into()))?;
         if header.index_offset < DATA_START
             || header.ids_offset != header.index_offset + header.index_len
             || end != map.len() as u64
@@ -72,12 +88,20 @@ impl ShardFile {
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .ok_or_else(|| bad(format!("index entry {i}: id out of range or not UTF-8")))?;
             if e.offset < DATA_START || e.offset + e.comp_len as u64 > header.index_offset {
-                return Err(bad(format!("record {i} ({id}): payload outside the data region")));
+                return Err(bad(format!(
+                    "record {i} ({id}): payload outside the data region"
+                )));
             }
             ids.push(id.to_string());
             entries.push(e);
         }
-        Ok(ShardFile { path: path.to_path_buf(), map, header, entries, ids })
+        Ok(ShardFile {
+            path: path.to_path_buf(),
+            map,
+            header,
+            entries,
+            ids,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -149,14 +173,28 @@ impl ShardFile {
 
     /// Reads record `slot` into `image` and `mask` (resized as needed), verifying its checksum.
     /// Returns whether the record has a mask (`false` for test records, `mask` left empty).
-    pub fn read_into(&self, slot: usize, dec: &mut Decoder, image: &mut Vec<u8>, mask: &mut Vec<u8>) -> Result<bool, ShardError> {
+    pub fn read_into(
+        &self,
+        slot: usize,
+        dec: &mut Decoder,
+        image: &mut Vec<u8>,
+        mask: &mut Vec<u8>,
+    ) -> Result<bool, ShardError> {
         let e = &self.entries[slot];
         let payload = self.checked_payload(slot)?;
         let n = (e.height * e.width) as usize;
         let expected = if e.mask == MaskKind::Stored { 2 * n } else { n };
-        let corrupt = |problem: String| ShardError::Record { path: self.path.clone(), slot, id: self.ids[slot].clone(), problem };
+        let corrupt = |problem: String| ShardError::Record {
+            path: self.path.clone(),
+            slot,
+            id: self.ids[slot].clone(),
+            problem,
+        };
         if e.raw_len as usize != expected {
-            return Err(corrupt(format!("payload length {} != expected {expected}", e.raw_len)));
+            return Err(corrupt(format!(
+                "payload length {} != expected {expected}",
+                e.raw_len
+            )));
         }
         image.clear();
         image.reserve(expected);
@@ -165,7 +203,9 @@ impl ShardFile {
             .decompress_to_buffer(payload, image)
             .map_err(|err| corrupt(format!("zstd: {err}")))?;
         if got != expected {
-            return Err(corrupt(format!("decompressed {got} bytes, expected {expected}")));
+            return Err(corrupt(format!(
+                "decompressed {got} bytes, expected {expected}"
+            )));
         }
         mask.clear();
         match e.mask {
@@ -186,7 +226,11 @@ impl ShardFile {
     pub fn read(&self, slot: usize, dec: &mut Decoder) -> Result<Record, ShardError> {
         let (mut image, mut mask) = (Vec::new(), Vec::new());
         let has_mask = self.read_into(slot, dec, &mut image, &mut mask)?;
-        Ok(Record { meta: self.meta(slot), image, mask: has_mask.then_some(mask) })
+        Ok(Record {
+            meta: self.meta(slot),
+            image,
+            mask: has_mask.then_some(mask),
+        })
     }
 
     /// Reads and checks every record; returns the first problem found.

@@ -1,6 +1,8 @@
 //! Encodes records (zstd, one frame per record) and writes whole shard files atomically.
 
-use super::format::{Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN, VERSION};
+use super::format::{
+    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN, VERSION,
+};
 use super::ShardError;
 use crate::atomic::write_atomic;
 use std::io::Write;
@@ -27,7 +29,12 @@ pub struct EncodedRecord {
 /// If the image or mask length is not `height*width` (a programming error upstream).
 pub fn encode_record(rec: &Record, level: i32) -> Result<EncodedRecord, ShardError> {
     let n = (rec.meta.height * rec.meta.width) as usize;
-    assert_eq!(rec.image.len(), n, "image of {} must be height*width", rec.meta.id);
+    assert_eq!(
+        rec.image.len(),
+        n,
+        "image of {} must be height*width",
+        rec.meta.id
+    );
     let mask = match &rec.mask {
         None => MaskKind::Absent,
         Some(m) => {
@@ -44,9 +51,17 @@ pub fn encode_record(rec: &Record, level: i32) -> Result<EncodedRecord, ShardErr
     if let (MaskKind::Stored, Some(m)) = (mask, &rec.mask) {
         raw.extend(m.iter().map(|&v| if v != 0 { 255u8 } else { 0 }));
     }
-    let payload = zstd::bulk::compress(&raw, level)
-        .map_err(|e| ShardError::Compress { id: rec.meta.id.clone(), message: e.to_string() })?;
-    Ok(EncodedRecord { meta: rec.meta.clone(), mask, raw_len: raw.len() as u32, crc: crc32fast::hash(&payload), payload })
+    let payload = zstd::bulk::compress(&raw, level).map_err(|e| ShardError::Compress {
+        id: rec.meta.id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(EncodedRecord {
+        meta: rec.meta.clone(),
+        mask,
+        raw_len: raw.len() as u32,
+        crc: crc32fast::hash(&payload),
+        payload,
+    })
 }
 
 /// What a written shard holds.
@@ -58,7 +73,11 @@ pub struct ShardSummary {
 }
 
 /// Writes `records` (in the given order) as one shard file at `path`, atomically.
-pub fn write_shard(path: &Path, records: &[EncodedRecord], fingerprint: u64) -> Result<ShardSummary, ShardError> {
+pub fn write_shard(
+    path: &Path,
+    records: &[EncodedRecord],
+    fingerprint: u64,
+) -> Result<ShardSummary, ShardError> {
     let mut index = Vec::with_capacity(records.len() * ENTRY_LEN);
     let mut ids = Vec::new();
     let mut offset = DATA_START;
@@ -109,6 +128,13 @@ pub fn write_shard(path: &Path, records: &[EncodedRecord], fingerprint: u64) -> 
         w.write_all(&index)?;
         w.write_all(&ids)
     })
-    .map_err(|source| ShardError::Io { path: path.to_path_buf(), source })?;
-    Ok(ShardSummary { records: records.len(), bytes: header.ids_offset + header.ids_len, raw_bytes })
+    .map_err(|source| ShardError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(ShardSummary {
+        records: records.len(),
+        bytes: header.ids_offset + header.ids_len,
+        raw_bytes,
+    })
 }

@@ -28,8 +28,8 @@ pub use case::{
     generate_case, is_positive_index, Split, SynthCase, POSITIVES_PER_BLOCK, POSITIVE_BLOCK,
 };
 pub use dataset::{
-    case_path, prepare_output, train_csv_text, write_case, write_dataset, write_train_csv, SynthOptions,
-    SynthSummary, WrittenCase, TRAIN_RLE_HEADER,
+    case_path, prepare_output, train_csv_text, write_case, write_dataset, write_train_csv,
+    SynthOptions, SynthSummary, WrittenCase, TRAIN_RLE_HEADER,
 };
 pub use error::SynthError;
 pub use ids::CaseIds;
