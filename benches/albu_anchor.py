@@ -18,6 +18,7 @@ Usage:
   python3 benches/albu_anchor.py                    # measures both venvs, reads criterion, prints ratios
   python3 benches/albu_anchor.py --ours ours.json   # or pass pneumoflow numbers: {"augment_1024/ElasticTransform": 71.2, ...}
   python3 benches/albu_anchor.py --quick            # smoke run
+  python3 benches/albu_anchor.py --sizes 1024 --only 'Compose_solution_p_resize1024$'   # one row
 """
 import argparse
 import json
@@ -32,8 +33,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TRANSFORMS = ["HorizontalFlip", "RandomContrast", "RandomGamma", "RandomBrightness", "ElasticTransform",
               "GridDistortion", "OpticalDistortion", "ShiftScaleRotate", "Resize", "Normalize"]
-# (row name in the table, criterion id template); {s} = input size
+# (row name in the table, criterion id template[, anchor id template when it differs]); {s} = input size
 ROWS = [("%s" % t, "augment_{s}/%s" % (t if t != "Resize" else "Resize_to_{h}")) for t in TRANSFORMS] + [
+    ("ElasticTransform, fields = \"numpy\" (draw-identical)", "augment_{s}/ElasticTransform_numpy_fields",
+     "augment_{s}/ElasticTransform"),
     ("Compose (solution p's, Resize = input)", "augment_{s}/Compose_solution_p_resize{s}"),
     ("Compose (solution p's, Resize = input), 3-channel", "augment_{s}/Compose_solution_p_resize{s}_3ch"),
     ("Compose (solution p's, Resize 512)", "augment_{s}/Compose_solution_p_resize512"),
@@ -44,7 +47,7 @@ TARGETS = {("Compose (solution p's, Resize = input)", 1024): (10.0, 3.0), ("Elas
 
 
 # --------------------------------------------------------------------------- measuring (inside a venv)
-def measure(sizes, reps, min_time, calls):
+def measure(sizes, reps, min_time, calls, only=None):
     import cv2
     import numpy as np
     import albumentations as A
@@ -152,6 +155,8 @@ def measure(sizes, reps, min_time, calls):
             rates.append(n / (time.perf_counter() - t0))
         return statistics.median(rates)
 
+    import re
+    want = (lambda key: re.search(only, key) is not None) if only else (lambda key: True)
     out = {"albumentations": A.__version__, "opencv": cv2.__version__, "numpy": np.__version__, "rows": {}}
     for size in sizes:
         img, mask = xray(size)
@@ -160,6 +165,8 @@ def measure(sizes, reps, min_time, calls):
             np.random.seed(0)
             call = (lambda t=t: t(image=img)) if name == "Normalize" else (lambda t=t: t(image=img, mask=mask))
             key = "augment_%d/%s" % (size, name if name != "Resize" else "Resize_to_%d" % (size // 2))
+            if not want(key):
+                continue
             out["rows"][key] = rate_single(call)
             sys.stderr.write("  %s %s: %.1f img/s\n" % (A.__version__, key, out["rows"][key]))
         img3 = np.ascontiguousarray(np.repeat(img[:, :, None], 3, axis=2))  # cv2.imread(path, 1)
@@ -169,10 +176,12 @@ def measure(sizes, reps, min_time, calls):
             finals.append((512, False, 1, "Compose_solution_p_resize512"))
         finals.append((size, True, 1, "Compose_all_forced_resize%d" % size))
         for final, forced, channels, label in finals:
+            key = "augment_%d/%s" % (size, label)
+            if not want(key):
+                continue
             c = compose(final, forced, channels)
             x = img3 if channels == 3 else img
             n = calls if not forced else max(calls // 4, 5)
-            key = "augment_%d/%s" % (size, label)
             out["rows"][key] = rate_fixed(lambda c=c, x=x: c(image=x, mask=mask), c, n)
             sys.stderr.write("  %s %s: %.1f img/s\n" % (A.__version__, key, out["rows"][key]))
     return out
@@ -195,6 +204,8 @@ def criterion_rates(root):
 def run_venv(python, args):
     cmd = [python, os.path.abspath(__file__), "--measure", "--sizes", args.sizes, "--reps", str(args.reps),
            "--min-time", str(args.min_time), "--calls", str(args.calls)]
+    if args.only:
+        cmd += ["--only", args.only]
     res = subprocess.run(cmd, capture_output=True, text=True)
     sys.stderr.write(res.stderr)
     if res.returncode != 0:
@@ -215,13 +226,14 @@ def main():
     ap.add_argument("--min-time", type=float, default=0.6)
     ap.add_argument("--calls", type=int, default=160)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", help="regex on the row id (e.g. 'Compose_solution_p_resize1024$'): measure only those")
     ap.add_argument("--json", help="also write all numbers here")
     args = ap.parse_args()
     if args.quick:
         args.reps, args.min_time, args.calls = 2, 0.05, 8
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.measure:
-        print(json.dumps(measure(sizes, args.reps, args.min_time, args.calls)))
+        print(json.dumps(measure(sizes, args.reps, args.min_time, args.calls, args.only)))
         return
     old = run_venv(args.old_python, args)
     new = run_venv(args.new_python, args)
@@ -238,12 +250,13 @@ def main():
     failed = []
     for size in sizes:
         seen = set()
-        for name, tmpl in ROWS:
+        for name, tmpl, *anchor in ROWS:
             key = tmpl.format(s=size, h=size // 2)
-            if key not in old["rows"] or key in seen:
+            akey = (anchor[0] if anchor else tmpl).format(s=size, h=size // 2)
+            if akey not in old["rows"] or key in seen:
                 continue
             seen.add(key)
-            o, n, us = old["rows"][key], new["rows"][key], ours.get(key)
+            o, n, us = old["rows"][akey], new["rows"][akey], ours.get(key)
             r_old = us / o if us else float("nan")
             r_new = us / n if us else float("nan")
             tgt = TARGETS.get((name, size))
@@ -255,6 +268,12 @@ def main():
                     failed.append(key)
             print("| %d | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |" % (
                 size, name, "%.1f" % us if us else "n/a", o, n, r_old, r_new, verdict))
+    extra = sorted(k for k in ours if "/ElasticFields_" in k and int(k.split("/")[0].split("_")[1]) in sizes)
+    if extra:
+        print("\npneumoflow only (ElasticTransform's displacement fields alone, per generator; "
+              "fast = default, numpy = draw-identical to albumentations 0.3.1):")
+        for k in extra:
+            print("  %s: %.1f /s (%.2f ms)" % (k, ours[k], 1e3 / ours[k]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"old": old, "new": new, "ours": ours}, f, indent=1)

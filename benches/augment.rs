@@ -7,7 +7,9 @@
 //! Run: `cargo bench --bench augment` (add `-- compose` to run only the Compose rows).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pneumoflow::augment::{sample_rng, AugmentConfig, ImageU8, Normalize, Pipeline, Transform};
+use pneumoflow::augment::{
+    sample_rng, AugmentConfig, ElasticFieldMode, ImageU8, Normalize, Pipeline, Transform,
+};
 use std::hint::black_box;
 
 /// A deterministic chest-X-ray-like image (body gradient, dark lungs, rib stripes, noise) and a
@@ -117,12 +119,28 @@ fn bench_size(c: &mut Criterion, size: usize) {
     group.warm_up_time(std::time::Duration::from_millis(500));
     group.measurement_time(std::time::Duration::from_secs(3));
 
-    for t in leaves(size) {
-        let name = if t.name() == "Resize" {
-            format!("Resize_to_{}", size / 2)
-        } else {
-            t.name().to_string()
-        };
+    // every leaf, plus ElasticTransform with albumentations' draw-identical fields
+    let mut rows: Vec<(String, Transform)> = leaves(size)
+        .into_iter()
+        .map(|t| {
+            let name = if t.name() == "Resize" {
+                format!("Resize_to_{}", size / 2)
+            } else {
+                t.name().to_string()
+            };
+            (name, t)
+        })
+        .collect();
+    let numpy_elastic = rows.iter().find_map(|(_, t)| match t {
+        Transform::ElasticTransform(e) => {
+            let mut e = e.clone();
+            e.fields = ElasticFieldMode::Numpy;
+            Some(Transform::ElasticTransform(e))
+        }
+        _ => None,
+    });
+    rows.extend(numpy_elastic.map(|t| ("ElasticTransform_numpy_fields".to_string(), t)));
+    for (name, t) in rows {
         let mut i = 0u64;
         group.bench_function(name, |b| {
             b.iter_batched(
@@ -137,6 +155,29 @@ fn bench_size(c: &mut Criterion, size: usize) {
                 },
                 BatchSize::LargeInput,
             )
+        });
+    }
+
+    // ElasticTransform's displacement fields alone (affine + dx + dy), per generator
+    for mode in [ElasticFieldMode::Fast, ElasticFieldMode::Numpy] {
+        let mut t = match leaves(size)
+            .into_iter()
+            .find(|t| t.name() == "ElasticTransform")
+        {
+            Some(Transform::ElasticTransform(t)) => t,
+            _ => unreachable!("the solution pipeline has an ElasticTransform"),
+        };
+        t.fields = mode;
+        let mut seed = 0u32;
+        let label = match mode {
+            ElasticFieldMode::Fast => "ElasticFields_fast",
+            ElasticFieldMode::Numpy => "ElasticFields_numpy",
+        };
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                seed = (seed + 1) % 10_001;
+                black_box(t.fields(seed, size, size))
+            })
         });
     }
 

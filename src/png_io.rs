@@ -12,7 +12,12 @@ pub fn encode_rgb(width: u32, height: u32, pixels: &[u8]) -> Result<Vec<u8>, png
     encode(width, height, pixels, png::ColorType::Rgb)
 }
 
-fn encode(width: u32, height: u32, pixels: &[u8], color: png::ColorType) -> Result<Vec<u8>, png::EncodingError> {
+fn encode(
+    width: u32,
+    height: u32,
+    pixels: &[u8],
+    color: png::ColorType,
+) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width, height);
@@ -28,8 +33,10 @@ fn encode(width: u32, height: u32, pixels: &[u8], color: png::ColorType) -> Resu
 /// Writes a grayscale PNG file atomically.
 pub fn write_gray(path: &Path, width: u32, height: u32, pixels: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
-    let bytes = encode_gray(width, height, pixels).with_context(|| format!("encoding {}", path.display()))?;
-    data_prep::atomic::write_bytes_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    let bytes = encode_gray(width, height, pixels)
+        .with_context(|| format!("encoding {}", path.display()))?;
+    data_prep::atomic::write_bytes_atomic(path, &bytes)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Decodes an 8-bit grayscale PNG into (width, height, pixels).

@@ -61,9 +61,18 @@ p = 1
 
 fn dataset(dir: &Path) -> std::path::PathBuf {
     let input = dir.join("siim");
-    run_ok(bin().args(["synth", "--out"]).arg(&input).args(["--train", "12", "--test", "2", "--size", "64", "--seed", "9"]));
+    run_ok(bin().args(["synth", "--out"]).arg(&input).args([
+        "--train", "12", "--test", "2", "--size", "64", "--seed", "9",
+    ]));
     let shards = dir.join("shards");
-    run_ok(bin().args(["prep", "--input"]).arg(&input).arg("--out").arg(&shards).args(["--size", "64", "--shard-records", "6"]));
+    run_ok(
+        bin()
+            .args(["prep", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&shards)
+            .args(["--size", "64", "--shard-records", "6"]),
+    );
     shards
 }
 
@@ -72,7 +81,12 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "pfs" || x == "json"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -88,16 +102,25 @@ fn bulk_augment_is_worker_independent_and_readable() {
         .iter()
         .map(|w| {
             let out = tmp.path().join(format!("aug{w}"));
-            run_ok(bin().args(["augment", "--shards"]).arg(&shards).arg("--transforms").arg(&tf).arg("--out").arg(&out).args([
-                "--copies",
-                "3",
-                "--seed",
-                "5",
-                "--shard-records",
-                "10",
-                "--workers",
-                &w.to_string(),
-            ]));
+            run_ok(
+                bin()
+                    .args(["augment", "--shards"])
+                    .arg(&shards)
+                    .arg("--transforms")
+                    .arg(&tf)
+                    .arg("--out")
+                    .arg(&out)
+                    .args([
+                        "--copies",
+                        "3",
+                        "--seed",
+                        "5",
+                        "--shard-records",
+                        "10",
+                        "--workers",
+                        &w.to_string(),
+                    ]),
+            );
             out
         })
         .collect();
@@ -113,7 +136,10 @@ fn bulk_augment_is_worker_independent_and_readable() {
     for (j, r) in aug.manifest().records.iter().enumerate() {
         let s = src.record(j / 3);
         assert_eq!(r.id, format!("{}#{}", s.id, j % 3));
-        assert_eq!((r.label, r.fold, r.split, r.n_objects), (s.label, s.fold, s.split, s.n_objects));
+        assert_eq!(
+            (r.label, r.fold, r.split, r.n_objects),
+            (s.label, s.fold, s.split, s.n_objects)
+        );
         assert_eq!((r.height, r.width), (48, 48));
     }
     // Copies differ from each other (the generator depends on the copy index).
@@ -124,9 +150,16 @@ fn bulk_augment_is_worker_independent_and_readable() {
     assert!(c0.image != c1.image || c1.image != c2.image);
 
     // Re-running with the same settings has nothing to do; a new seed rewrites everything.
-    let again = run_ok(bin().args(["augment", "--shards"]).arg(&shards).arg("--transforms").arg(&tf).arg("--out").arg(&outs[0]).args([
-        "--copies", "3", "--seed", "5", "--shard-records", "10",
-    ]));
+    let again = run_ok(
+        bin()
+            .args(["augment", "--shards"])
+            .arg(&shards)
+            .arg("--transforms")
+            .arg(&tf)
+            .arg("--out")
+            .arg(&outs[0])
+            .args(["--copies", "3", "--seed", "5", "--shard-records", "10"]),
+    );
     assert!(String::from_utf8_lossy(&again.stderr).contains("up to date"));
 }
 
@@ -137,17 +170,39 @@ fn preview_writes_a_png_grid_and_bad_transforms_are_named() {
     let tf = tmp.path().join("t.toml");
     std::fs::write(&tf, TRANSFORMS).unwrap();
     let png = tmp.path().join("grid.png");
-    run_ok(bin().args(["augment", "--shards"]).arg(&shards).arg("--transforms").arg(&tf).arg("--preview").arg(&png).args(["--count", "6"]));
+    run_ok(
+        bin()
+            .args(["augment", "--shards"])
+            .arg(&shards)
+            .arg("--transforms")
+            .arg(&tf)
+            .arg("--preview")
+            .arg(&png)
+            .args(["--count", "6"]),
+    );
     let bytes = std::fs::read(&png).unwrap();
-    let reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .unwrap();
     let info = reader.info();
     // 4 columns x 2 rows of 48 px tiles with 4 px gaps.
     assert_eq!((info.width, info.height), (4 * 48 + 5 * 4, 2 * 48 + 3 * 4));
 
     let bad = tmp.path().join("bad.toml");
     std::fs::write(&bad, TRANSFORMS.replace("RandomGamma", "RandomGammma")).unwrap();
-    let res = bin().args(["augment", "--shards"]).arg(&shards).arg("--transforms").arg(&bad).arg("--preview").arg(&png).output().unwrap();
+    let res = bin()
+        .args(["augment", "--shards"])
+        .arg(&shards)
+        .arg("--transforms")
+        .arg(&bad)
+        .arg("--preview")
+        .arg(&png)
+        .output()
+        .unwrap();
     assert!(!res.status.success());
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(err.contains("bad.toml") && err.contains("RandomGammma"), "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("RandomGammma"),
+        "{err}"
+    );
 }

@@ -1,7 +1,9 @@
 //! Loading transform lists: the solution's albumentations JSON, the TOML pipelines, and the errors
 //! for unknown transforms / parameters and out-of-range values.
 
-use pneumoflow::augment::{load_transforms, AugmentConfig, AugmentError, Interpolation, Transform};
+use pneumoflow::augment::{
+    load_transforms, AugmentConfig, AugmentError, ElasticFieldMode, Interpolation, Transform,
+};
 use std::path::{Path, PathBuf};
 
 fn repo(p: &str) -> PathBuf {
@@ -55,6 +57,8 @@ fn solution_json_files_load_with_their_structure() {
                             (120.0, 6.0, 120.0 * 0.03)
                         );
                         assert_eq!(e.interpolation, Interpolation::Linear);
+                        // the solution's JSON gets the default (fast) field generator
+                        assert_eq!(e.fields, ElasticFieldMode::Fast);
                     }
                     other => panic!("{other:?}"),
                 }
@@ -194,6 +198,10 @@ fn out_of_range_values_are_rejected_with_their_name() {
             "ElasticTransform.approximate = true",
         ),
         (
+            "type = \"ElasticTransform\"\nfields = \"scipy\"",
+            "ElasticTransform.fields = \"scipy\"",
+        ),
+        (
             "type = \"Resize\"\nheight = 0\nwidth = 4",
             "Resize.height = 0",
         ),
@@ -214,6 +222,25 @@ fn out_of_range_values_are_rejected_with_their_name() {
         e.contains("Normalize is supported only as the last top-level transform"),
         "{e}"
     );
+}
+
+#[test]
+fn elastic_field_generator_is_selectable() {
+    for (text, want) in [
+        ("", ElasticFieldMode::Fast),
+        ("fields = \"fast\"\n", ElasticFieldMode::Fast),
+        ("fields = \"numpy\"\n", ElasticFieldMode::Numpy),
+    ] {
+        let p = load_text(
+            "e.toml",
+            &format!("[[transforms]]\ntype = \"ElasticTransform\"\n{text}"),
+        )
+        .unwrap();
+        match &p.compose().transforms[0] {
+            Transform::ElasticTransform(e) => assert_eq!(e.fields, want, "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[test]

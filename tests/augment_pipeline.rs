@@ -3,7 +3,8 @@
 //! of `sample_rng(seed, epoch, id)` across calls, order and threads.
 
 use pneumoflow::augment::{
-    load_transforms, sample_rng, AugmentConfig, ImageU8, Params, Pipeline, Transform,
+    load_transforms, sample_rng, AugmentConfig, ElasticFieldMode, ElasticTransform, ImageU8,
+    Params, Pipeline, Transform,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -379,4 +380,193 @@ fn network_input_is_normalized_or_unit_scaled() {
     );
     old.network_input_into(&img, &mut a);
     assert_eq!(a, vec![0.0, 1.0, 0.0, 1.0, 0.0, 1.0]);
+}
+
+/// Pooled statistics of ElasticTransform displacement fields (dx and dy of several seeds).
+struct FieldStats {
+    mean: f64,
+    std: f64,
+    /// Quantiles at `QUANTILES`.
+    q: Vec<f64>,
+    /// Autocorrelation `E[f(p) f(p + L)] / E[f^2]` at the lags `LAGS`, along x and along y.
+    acf_x: Vec<f64>,
+    acf_y: Vec<f64>,
+    /// Correlation of dx and dy at the same pixel.
+    cross: f64,
+}
+
+const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
+const LAGS: [usize; 3] = [1, 6, 12];
+
+fn field_stats(t: &ElasticTransform, seeds: std::ops::Range<u32>, n: usize) -> FieldStats {
+    let (mut all, mut cross, mut sq) = (Vec::new(), 0.0, 0.0);
+    let (mut ax, mut ay) = (vec![0.0; LAGS.len()], vec![0.0; LAGS.len()]);
+    let mut norm = 0.0;
+    for seed in seeds {
+        let f = t.fields(seed, n, n);
+        for field in [&f.dx, &f.dy] {
+            let v = |x: usize, y: usize| f64::from(field[y * n + x]);
+            let e2 = field.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>() / (n * n) as f64;
+            norm += 1.0;
+            for (k, &lag) in LAGS.iter().enumerate() {
+                let (mut sx, mut sy) = (0.0, 0.0);
+                for y in 0..n - lag {
+                    for x in 0..n - lag {
+                        sx += v(x, y) * v(x + lag, y);
+                        sy += v(x, y) * v(x, y + lag);
+                    }
+                }
+                let pairs = ((n - lag) * (n - lag)) as f64;
+                ax[k] += sx / pairs / e2;
+                ay[k] += sy / pairs / e2;
+            }
+            all.extend(field.iter().map(|&a| f64::from(a)));
+        }
+        cross +=
+            f.dx.iter()
+                .zip(&f.dy)
+                .map(|(&a, &b)| f64::from(a) * f64::from(b))
+                .sum::<f64>();
+        sq +=
+            f.dx.iter()
+                .chain(&f.dy)
+                .map(|&a| f64::from(a).powi(2))
+                .sum::<f64>()
+                / 2.0;
+    }
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let std = (all.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / all.len() as f64).sqrt();
+    all.sort_by(f64::total_cmp);
+    let q = QUANTILES
+        .iter()
+        .map(|p| all[(p * all.len() as f64) as usize])
+        .collect();
+    FieldStats {
+        mean,
+        std,
+        q,
+        acf_x: ax.iter().map(|a| a / norm).collect(),
+        acf_y: ay.iter().map(|a| a / norm).collect(),
+        cross: cross / sq,
+    }
+}
+
+/// The checks `got` fails against the reference statistics `want` (empty: same distribution
+/// within the tolerances). Tolerances are ~4 standard errors of these pooled estimates.
+fn distribution_mismatches(got: &FieldStats, want: &FieldStats, sigma: f64) -> Vec<String> {
+    let mut bad = Vec::new();
+    let mut check = |name: String, ok: bool| {
+        if !ok {
+            bad.push(name);
+        }
+    };
+    check(format!("mean {:.3}", got.mean), got.mean.abs() < 0.25);
+    let ratio = got.std / want.std;
+    check(
+        format!("std {:.3} vs {:.3}", got.std, want.std),
+        (ratio - 1.0).abs() < 0.05,
+    );
+    for (i, p) in QUANTILES.iter().enumerate() {
+        check(
+            format!("quantile {p}: {:.3} vs {:.3}", got.q[i], want.q[i]),
+            (got.q[i] - want.q[i]).abs() < 0.12 * want.std,
+        );
+    }
+    for (k, &lag) in LAGS.iter().enumerate() {
+        // continuous-Gaussian theory for the autocorrelation of smoothed white noise
+        let theory = (-((lag * lag) as f64) / (4.0 * sigma * sigma)).exp();
+        let tol = if lag == 1 { 0.005 } else { 0.03 };
+        for (axis, g, w) in [
+            ("x", &got.acf_x, &want.acf_x),
+            ("y", &got.acf_y, &want.acf_y),
+        ] {
+            check(
+                format!("acf_{axis}({lag}) {:.4} vs {:.4}", g[k], w[k]),
+                (g[k] - w[k]).abs() < tol,
+            );
+            check(
+                format!("acf_{axis}({lag}) {:.4} vs theory {theory:.4}", g[k]),
+                (g[k] - theory).abs() < 0.05,
+            );
+        }
+    }
+    check(
+        format!("dx/dy correlation {:.3}", got.cross),
+        got.cross.abs() < 0.05,
+    );
+    bad
+}
+
+fn elastic_leaf(alpha: f64, sigma: f64, fields: ElasticFieldMode) -> ElasticTransform {
+    let p = build(&format!(
+        "[[transforms]]\ntype = \"ElasticTransform\"\nalpha = {alpha}\nsigma = {sigma}\nalpha_affine = 3.6\n\
+         fields = \"{}\"\np = 1\n",
+        match fields {
+            ElasticFieldMode::Fast => "fast",
+            ElasticFieldMode::Numpy => "numpy",
+        }
+    ));
+    match &p.compose().transforms[0] {
+        Transform::ElasticTransform(e) => e.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fast_elastic_fields_match_numpy_fields_in_distribution() {
+    // The solution's parameters (alpha 120, sigma 6) on 256 x 256, 24 seeds per generator.
+    let n = 256;
+    let numpy = field_stats(&elastic_leaf(120.0, 6.0, ElasticFieldMode::Numpy), 0..24, n);
+    let fast = field_stats(
+        &elastic_leaf(120.0, 6.0, ElasticFieldMode::Fast),
+        100..124,
+        n,
+    );
+    // theory: std = alpha / sqrt(3) / (2 sqrt(pi) sigma) = 3.26 px (borders add a little)
+    assert!(
+        (numpy.std / 3.257 - 1.0).abs() < 0.08,
+        "numpy std {}",
+        numpy.std
+    );
+    let bad = distribution_mismatches(&fast, &numpy, 6.0);
+    assert!(bad.is_empty(), "fast vs numpy fields: {bad:?}");
+    eprintln!(
+        "fields 256^2 x 48: std fast {:.3} numpy {:.3}; mean fast {:.3} numpy {:.3}; \
+         acf_x(1,6,12) fast {:.4?} numpy {:.4?}; acf_y fast {:.4?} numpy {:.4?}; \
+         q01/q99 fast {:.2}/{:.2} numpy {:.2}/{:.2}; cross fast {:.4} numpy {:.4}",
+        fast.std,
+        numpy.std,
+        fast.mean,
+        numpy.mean,
+        fast.acf_x,
+        numpy.acf_x,
+        fast.acf_y,
+        numpy.acf_y,
+        fast.q[0],
+        fast.q[6],
+        numpy.q[0],
+        numpy.q[6],
+        fast.cross,
+        numpy.cross
+    );
+    // the comparison has teeth: a 10 % larger alpha or sigma 5 instead of 6 is rejected
+    let louder = field_stats(
+        &elastic_leaf(132.0, 6.0, ElasticFieldMode::Fast),
+        100..124,
+        n,
+    );
+    assert!(
+        !distribution_mismatches(&louder, &numpy, 6.0).is_empty(),
+        "alpha x1.1 accepted"
+    );
+    let rougher = field_stats(
+        &elastic_leaf(120.0, 5.0, ElasticFieldMode::Fast),
+        100..124,
+        n,
+    );
+    let bad = distribution_mismatches(&rougher, &numpy, 6.0);
+    assert!(
+        bad.iter().any(|b| b.contains("acf")),
+        "sigma 5 accepted: {bad:?}"
+    );
 }

@@ -42,7 +42,14 @@ fn prep(input: &Path, out: &Path, workers: usize, extra: &[&str]) -> Output {
             .arg(input)
             .arg("--out")
             .arg(out)
-            .args(["--size", "64", "--shard-records", "5", "--workers", &workers.to_string()])
+            .args([
+                "--size",
+                "64",
+                "--shard-records",
+                "5",
+                "--workers",
+                &workers.to_string(),
+            ])
             .args(extra),
     )
 }
@@ -52,7 +59,12 @@ fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "pfs"))
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -68,25 +80,47 @@ fn prep_with_one_and_two_workers_writes_identical_shards() {
     let (fa, fb) = (shard_files(&a), shard_files(&b));
     assert_eq!(fa.len(), 4, "17 records in shards of 5");
     assert_eq!(fa, fb, "shard bytes must not depend on the worker count");
-    assert_eq!(std::fs::read(a.join("manifest.json")).unwrap(), std::fs::read(b.join("manifest.json")).unwrap());
+    assert_eq!(
+        std::fs::read(a.join("manifest.json")).unwrap(),
+        std::fs::read(b.join("manifest.json")).unwrap()
+    );
     let summary = String::from_utf8_lossy(&out1.stdout);
     assert!(summary.contains("17 (14 train, 3 test)"), "{summary}");
 
     let ids = run_ok(bin().arg("inspect").arg(&a).arg("--ids"));
-    let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout).lines().map(str::to_string).collect();
+    let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(ids.len(), 17);
     run_ok(bin().arg("inspect").arg(&a).arg("--verify"));
 
     // Export a training record: image and mask PNGs of the stored size.
     let png = tmp.path().join("img.png");
     let mask = tmp.path().join("mask.png");
-    run_ok(bin().arg("export").arg(&a).args(["--id", &ids[0], "--image"]).arg(&png).arg("--mask").arg(&mask));
+    run_ok(
+        bin()
+            .arg("export")
+            .arg(&a)
+            .args(["--id", &ids[0], "--image"])
+            .arg(&png)
+            .arg("--mask")
+            .arg(&mask),
+    );
     let (w, h, px) = pneumoflow::png_io::decode_gray(&std::fs::read(&png).unwrap()).unwrap();
     assert_eq!((w, h, px.len()), (64, 64, 4096));
     let (_, _, m) = pneumoflow::png_io::decode_gray(&std::fs::read(&mask).unwrap()).unwrap();
     assert!(m.iter().all(|&v| v == 0 || v == 255));
     // A test record has no mask: asking for one is an error naming the record.
-    let out = bin().arg("export").arg(&a).args(["--id", &ids[16], "--image"]).arg(&png).arg("--mask").arg(&mask).output().unwrap();
+    let out = bin()
+        .arg("export")
+        .arg(&a)
+        .args(["--id", &ids[16], "--image"])
+        .arg(&png)
+        .arg("--mask")
+        .arg(&mask)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("test record"));
 }
@@ -103,7 +137,10 @@ fn interrupted_prep_is_not_readable_and_rerun_finishes_it() {
     std::fs::write(out.join(".shard-00001.pfs.tmp-999"), b"torn").unwrap();
     std::fs::remove_file(out.join("manifest.json")).unwrap();
     let inspect = bin().arg("inspect").arg(&out).output().unwrap();
-    assert!(!inspect.status.success(), "a dataset without manifest must not be accepted");
+    assert!(
+        !inspect.status.success(),
+        "a dataset without manifest must not be accepted"
+    );
     let rerun = prep(&input, &out, 1, &[]);
     let log = String::from_utf8_lossy(&rerun.stderr);
     assert!(log.contains("1 shards to write, 2 kept"), "{log}");
@@ -124,10 +161,18 @@ fn corrupted_record_fails_verify_naming_shard_record_and_id() {
     let mut bytes = std::fs::read(&shard).unwrap();
     bytes[4096 + 10] ^= 0xff;
     std::fs::write(&shard, &bytes).unwrap();
-    let res = bin().arg("inspect").arg(&out).arg("--verify").output().unwrap();
+    let res = bin()
+        .arg("inspect")
+        .arg(&out)
+        .arg("--verify")
+        .output()
+        .unwrap();
     assert!(!res.status.success());
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(err.contains("shard-00000.pfs") && err.contains("record 0 (") && err.contains("checksum"), "{err}");
+    assert!(
+        err.contains("shard-00000.pfs") && err.contains("record 0 (") && err.contains("checksum"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -141,7 +186,13 @@ fn folds_csv_import_and_strict_mismatches() {
     let mut lines: Vec<&str> = folds.lines().collect();
     assert_eq!(lines[0], "fname,fold,exist_labels");
     assert_eq!(lines.len(), 9);
-    let dropped = lines.remove(3).split(',').next().unwrap().trim_end_matches(".png").to_string();
+    let dropped = lines
+        .remove(3)
+        .split(',')
+        .next()
+        .unwrap()
+        .trim_end_matches(".png")
+        .to_string();
     let mut edited = lines.join("\n");
     edited.push_str("\nnot-an-image.png,stage_2,0\n");
     let csv = tmp.path().join("folds-edited.csv");
@@ -150,8 +201,16 @@ fn folds_csv_import_and_strict_mismatches() {
     let out2 = tmp.path().join("shards2");
     let res = prep(&input, &out2, 1, &["--folds", csv.to_str().unwrap()]);
     let log = String::from_utf8_lossy(&res.stderr);
-    assert!(log.contains("fold-file ids without an image: not-an-image"), "{log}");
-    assert!(log.contains(&format!("missing from the folds file (fold none): {dropped}")), "{log}");
+    assert!(
+        log.contains("fold-file ids without an image: not-an-image"),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "missing from the folds file (fold none): {dropped}"
+        )),
+        "{log}"
+    );
     let summary = String::from_utf8_lossy(&res.stdout);
     assert!(summary.contains("none"), "{summary}");
 
@@ -174,13 +233,32 @@ fn bad_rle_row_names_csv_line_and_image() {
     let input = synth(tmp.path(), 4, 0, 64);
     let csv = input.join("train-rle.csv");
     let text = std::fs::read_to_string(&csv).unwrap();
-    let first_id = text.lines().nth(1).unwrap().split(',').next().unwrap().to_string();
+    let first_id = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
     std::fs::write(&csv, format!("{text}{first_id}, 1 2 3\n")).unwrap();
-    let res = bin().args(["prep", "--input"]).arg(&input).arg("--out").arg(tmp.path().join("s")).args(["--size", "64"]).output().unwrap();
+    let res = bin()
+        .args(["prep", "--input"])
+        .arg(&input)
+        .arg("--out")
+        .arg(tmp.path().join("s"))
+        .args(["--size", "64"])
+        .output()
+        .unwrap();
     assert!(!res.status.success());
     let err = String::from_utf8_lossy(&res.stderr);
     let line = text.lines().count() + 1;
-    assert!(err.contains(&format!("train-rle.csv:{line}")) && err.contains(&first_id) && err.contains("odd number"), "{err}");
+    assert!(
+        err.contains(&format!("train-rle.csv:{line}"))
+            && err.contains(&first_id)
+            && err.contains("odd number"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -194,12 +272,20 @@ fn images_of_another_size_are_resized_and_keep_their_original_size() {
     let mut saw_positive = false;
     for i in 0..set.len() {
         let r = set.record(i);
-        assert_eq!((r.height, r.width, r.orig_height, r.orig_width), (64, 64, 96, 96));
+        assert_eq!(
+            (r.height, r.width, r.orig_height, r.orig_width),
+            (64, 64, 96, 96)
+        );
         let rec = set.read(i, &mut dec).unwrap();
         if let Some(mask) = rec.mask {
             assert!(mask.iter().all(|&v| v == 0 || v == 255));
             let on = mask.iter().filter(|&&v| v == 255).count();
-            assert_eq!(on > 0, r.label == Some(true), "{}: label and resized mask agree", r.id);
+            assert_eq!(
+                on > 0,
+                r.label == Some(true),
+                "{}: label and resized mask agree",
+                r.id
+            );
             saw_positive |= on > 0;
         }
     }

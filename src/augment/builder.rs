@@ -4,7 +4,7 @@ use super::brightness::RandomBrightness;
 use super::compose::{Compose, OneOf};
 use super::config::{AugmentConfig, Ctx, TransformConfig};
 use super::contrast::RandomContrast;
-use super::elastic::ElasticTransform;
+use super::elastic::{ElasticFieldMode, ElasticTransform};
 use super::flip::HorizontalFlip;
 use super::gamma::RandomGamma;
 use super::grid_distortion::GridDistortion;
@@ -113,6 +113,13 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
                 Some(s) if (0..=i64::from(u32::MAX)).contains(&s) => Some(s as u32),
                 Some(s) => return Err(ctx.invalid(name, "seed", s, "must be in [0, 2^32 - 1]")),
             };
+            let fields = match c.fields.as_deref() {
+                None | Some("fast") => ElasticFieldMode::Fast,
+                Some("numpy") => ElasticFieldMode::Numpy,
+                Some(other) => {
+                    return Err(ctx.invalid(name, "fields", format!("{other:?}"), "must be \"fast\" or \"numpy\""))
+                }
+            };
             Transform::ElasticTransform(ElasticTransform {
                 alpha: c.alpha,
                 sigma: c.sigma,
@@ -121,6 +128,7 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
                 border: ctx.border(name, c.border_mode, &c.value, "value")?,
                 mask_border: ctx.border(name, c.border_mode, &c.mask_value, "mask_value")?,
                 seed,
+                fields,
                 prob: prob(ctx, name, c.p, c.always_apply)?,
             })
         }

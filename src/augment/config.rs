@@ -148,7 +148,8 @@ pub struct GammaConfig {
     pub always_apply: bool,
 }
 
-/// `ElasticTransform` parameters (`seed` is a pneumoflow extension that pins the fields).
+/// `ElasticTransform` parameters (`seed` and `fields` are pneumoflow extensions: `seed` pins the
+/// fields, `fields` picks their generator).
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -171,6 +172,10 @@ pub struct ElasticConfig {
     pub approximate: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
+    /// pneumoflow extension: `"fast"` (default; same distribution as albumentations' fields)
+    /// or `"numpy"` (bit-identical to albumentations 0.3.1 for the same seed, slower).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
     #[serde(default = "p_half")]
     pub p: f64,
     #[serde(default)]

@@ -1,15 +1,24 @@
 //! `ElasticTransform` (albumentations 0.3.1, `approximate=False`): a random 3-point affine
 //! pre-warp, then two Gaussian-smoothed uniform displacement fields and a remap.
 //!
-//! The random part is numpy-exact: `seed` feeds a NumPy `RandomState` ([`RandomState`]), which
-//! draws the six affine offsets and then the two `H x W` noise fields; the fields are smoothed by
-//! [`gaussian_filter`](super::gaussian) in scipy's operation order. So a seed reproduces
-//! albumentations' fields bit for bit, and [`ElasticTransform::apply_fields`] reproduces the warp
-//! for any given fields. Reference: albumentations/augmentations/functional.py `elastic_transform`.
+//! The seed (`randint(0, 10000)`) feeds a NumPy `RandomState` ([`RandomState`]) that draws the
+//! six affine offsets, so the pre-warp matrix equals albumentations' for the same seed. The
+//! displacement fields come from one of two generators ([`ElasticFieldMode`]):
+//! - `Fast` (default): float32 fields with the same distribution (uniform noise on `[-1, 1)`,
+//!   the same Gaussian kernel and borders, times alpha) from a fast generator keyed by the seed,
+//!   produced row by row while the image is warped (`elastic_fields.rs`). Distribution-equivalent,
+//!   not draw-identical to numpy.
+//! - `Numpy`: the `RandomState` continues with the two `H x W` noise fields, smoothed by
+//!   [`gaussian_filter`](super::gaussian) in scipy's operation order: a seed reproduces
+//!   albumentations' fields bit for bit (about 6x slower).
+//!
+//! Given the fields, the warp is OpenCV-exact in both modes ([`ElasticTransform::apply_fields`]).
+//! Reference: albumentations/augmentations/functional.py `elastic_transform`.
 
+use super::elastic_fields::{fast_fields, FieldBuffers, FieldStream};
 use super::gaussian::{gaussian_filter_rows, gaussian_kernel, GaussianScratch};
 use super::geometry::{
-    affine_from_points, remap_row, warp_affine_into, Affine, BorderMode, Interpolation,
+    affine_from_points, warp_affine_into, Affine, BorderMode, Interpolation, RowSampler,
 };
 use super::mt19937::RandomState;
 use super::rng::randint;
@@ -18,6 +27,17 @@ use super::transform::Prob;
 use super::ImageU8;
 use rand::Rng;
 use std::cell::RefCell;
+
+/// Where ElasticTransform's displacement fields come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ElasticFieldMode {
+    /// Fast float32 generator, same distribution as albumentations' (TOML `fields = "fast"`).
+    #[default]
+    Fast,
+    /// numpy `RandomState` + scipy `gaussian_filter`, bit-identical to albumentations 0.3.1 for
+    /// the same seed (TOML `fields = "numpy"`).
+    Numpy,
+}
 
 /// albumentations 0.3.1 `ElasticTransform(alpha, sigma, alpha_affine, approximate=False)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,11 +56,13 @@ pub struct ElasticTransform {
     pub mask_border: BorderMode,
     /// pneumoflow extension: a fixed field seed instead of `randint(0, 10000)` (pins the transform).
     pub seed: Option<u32>,
+    /// pneumoflow extension: the displacement-field generator.
+    pub fields: ElasticFieldMode,
     /// When it runs.
     pub prob: Prob,
 }
 
-/// Parameters of one ElasticTransform application: the `RandomState` seed.
+/// Parameters of one ElasticTransform application: the field seed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ElasticParams {
     /// Seed of the field generator (albumentations: `random.randint(0, 10000)`).
@@ -70,6 +92,8 @@ struct Scratch {
     dy: Vec<f32>,
     kernel: Vec<f64>,
     kernel_sigma: f64,
+    stream: FieldBuffers,
+    rows: [Vec<f32>; 2],
 }
 
 thread_local! {
@@ -86,20 +110,36 @@ impl ElasticTransform {
         ElasticParams { seed }
     }
 
-    /// The affine pre-warp and the fields that `seed` gives for a `width x height` image.
+    /// The affine pre-warp and the fields that `seed` gives for a `width x height` image
+    /// (with this transform's [`ElasticFieldMode`]; `apply` uses exactly these).
     pub fn fields(&self, seed: u32, width: usize, height: usize) -> ElasticFields {
-        let mut s = Scratch::default();
-        let affine = self.fields_into(seed, width, height, &mut s);
-        ElasticFields {
-            width,
-            height,
-            affine,
-            dx: s.dx,
-            dy: s.dy,
+        match self.fields {
+            ElasticFieldMode::Numpy => {
+                let mut s = Scratch::default();
+                let affine = self.numpy_fields_into(seed, width, height, &mut s);
+                ElasticFields {
+                    width,
+                    height,
+                    affine,
+                    dx: s.dx,
+                    dy: s.dy,
+                }
+            }
+            ElasticFieldMode::Fast => {
+                let affine = self.random_affine(&mut RandomState::new(seed), width, height);
+                let (dx, dy) = fast_fields(seed, self.alpha, self.sigma, width, height);
+                ElasticFields {
+                    width,
+                    height,
+                    affine,
+                    dx,
+                    dy,
+                }
+            }
         }
     }
 
-    fn fields_into(&self, seed: u32, width: usize, height: usize, s: &mut Scratch) -> Affine {
+    fn numpy_fields_into(&self, seed: u32, width: usize, height: usize, s: &mut Scratch) -> Affine {
         let mut rs = RandomState::new(seed);
         let affine = self.random_affine(&mut rs, width, height);
         if s.kernel.is_empty() || s.kernel_sigma != self.sigma {
@@ -158,8 +198,25 @@ impl ElasticTransform {
         let (w, h) = (image.width(), image.height());
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
-            let affine = self.fields_into(p.seed, w, h, &mut s);
-            self.warp(&affine, &s.dx, &s.dy, image, mask);
+            let s = &mut *s;
+            match self.fields {
+                ElasticFieldMode::Numpy => {
+                    let affine = self.numpy_fields_into(p.seed, w, h, s);
+                    let (dx, dy) = (&s.dx, &s.dy);
+                    self.warp(&affine, image, mask, &mut s.rows, |y, rx, ry| {
+                        rx.copy_from_slice(&dx[y * w..(y + 1) * w]);
+                        ry.copy_from_slice(&dy[y * w..(y + 1) * w]);
+                    });
+                }
+                ElasticFieldMode::Fast => {
+                    let affine = self.random_affine(&mut RandomState::new(p.seed), w, h);
+                    let mut fs =
+                        FieldStream::new(p.seed, self.alpha, self.sigma, w, h, &mut s.stream);
+                    self.warp(&affine, image, mask, &mut s.rows, |y, rx, ry| {
+                        fs.row(y, rx, ry)
+                    });
+                }
+            }
         });
     }
 
@@ -173,67 +230,59 @@ impl ElasticTransform {
             (image.width(), image.height()),
             "elastic field size"
         );
-        self.warp(&f.affine, &f.dx, &f.dy, image, mask);
+        let w = f.width;
+        let mut rows = [vec![0f32; w], vec![0f32; w]];
+        self.warp(&f.affine, image, mask, &mut rows, |y, rx, ry| {
+            rx.copy_from_slice(&f.dx[y * w..(y + 1) * w]);
+            ry.copy_from_slice(&f.dy[y * w..(y + 1) * w]);
+        });
     }
 
+    /// Pre-warps image and mask with `affine`, then remaps both through
+    /// `(u + dx, v + dy)`, taking the field rows from `field_row(v, dx_row, dy_row)` in order.
     fn warp(
         &self,
         affine: &Affine,
-        dx: &[f32],
-        dy: &[f32],
         image: &mut ImageU8,
         mask: Option<&mut ImageU8>,
+        rows: &mut [Vec<f32>; 2],
+        mut field_row: impl FnMut(usize, &mut [f32], &mut [f32]),
     ) {
-        let run = |img: &mut ImageU8, interp: Interpolation, border: BorderMode| {
-            let (w, h) = (img.width(), img.height());
+        let (w, h) = (image.width(), image.height());
+        let prewarp = |img: &mut ImageU8, interp: Interpolation, border: BorderMode| {
             replace_image(img, w, h, |src, out| {
                 warp_affine_into(src, affine, interp, border, out)
             });
-            replace_image(img, w, h, |src, out| {
-                displace(src, dx, dy, interp, border, out)
-            });
         };
-        run(image, self.interpolation, self.border);
-        if let Some(m) = mask.filter(|m| !is_blank_mask(m, self.mask_border)) {
-            run(m, Interpolation::Nearest, self.mask_border);
+        let [rx, ry] = rows;
+        rx.resize(w, 0.0);
+        ry.resize(w, 0.0);
+        prewarp(image, self.interpolation, self.border);
+        match mask.filter(|m| !is_blank_mask(m, self.mask_border)) {
+            None => replace_image(image, w, h, |src, out| {
+                let mut rs = RowSampler::new(src, self.interpolation, self.border);
+                for v in 0..h {
+                    field_row(v, rx, ry);
+                    rs.displace(rx, ry, v, out.row_mut(v));
+                }
+            }),
+            Some(m) => {
+                assert_eq!((m.width(), m.height()), (w, h), "mask size");
+                prewarp(m, Interpolation::Nearest, self.mask_border);
+                replace_image(image, w, h, |src, out| {
+                    replace_image(m, w, h, |msrc, mout| {
+                        let mut rs = RowSampler::new(src, self.interpolation, self.border);
+                        let mut ms =
+                            RowSampler::new(msrc, Interpolation::Nearest, self.mask_border);
+                        for v in 0..h {
+                            field_row(v, rx, ry);
+                            rs.displace(rx, ry, v, out.row_mut(v));
+                            ms.displace(rx, ry, v, mout.row_mut(v));
+                        }
+                    })
+                })
+            }
         }
-    }
-}
-
-/// `cv2.remap(src, float32(x + dx), float32(y + dy))`, building each map row on the fly.
-fn displace(
-    src: &ImageU8,
-    dx: &[f32],
-    dy: &[f32],
-    interp: Interpolation,
-    border: BorderMode,
-    out: &mut ImageU8,
-) {
-    let w = out.width();
-    let (mut mx, mut my) = (vec![0f32; w], vec![0f32; w]);
-    let (mut xs, mut ys) = (vec![0i32; w], vec![0i32; w]);
-    for v in 0..out.height() {
-        let (rdx, rdy) = (&dx[v * w..(v + 1) * w], &dy[v * w..(v + 1) * w]);
-        let vf = v as f64;
-        for (u, ((a, b), (&ddx, &ddy))) in mx
-            .iter_mut()
-            .zip(my.iter_mut())
-            .zip(rdx.iter().zip(rdy))
-            .enumerate()
-        {
-            *a = (u as f64 + f64::from(ddx)) as f32;
-            *b = (vf + f64::from(ddy)) as f32;
-        }
-        remap_row(
-            src,
-            &mx,
-            &my,
-            interp,
-            border,
-            &mut xs,
-            &mut ys,
-            out.row_mut(v),
-        );
     }
 }
 
@@ -250,6 +299,7 @@ mod tests {
             border: BorderMode::Reflect101,
             mask_border: BorderMode::Reflect101,
             seed: None,
+            fields: ElasticFieldMode::Numpy,
             prob: Prob::always(),
         }
     }
@@ -289,6 +339,39 @@ mod tests {
             (f.affine[0] - 1.0).abs() < 0.1 && f.affine[1].abs() < 0.1,
             "{:?}",
             f.affine
+        );
+    }
+
+    #[test]
+    fn streamed_fields_equal_materialised_fields_in_both_modes() {
+        // `apply` (fields streamed row by row for the fast mode) must equal `apply_fields` on
+        // the fields `fields()` returns; small sizes have fewer rows than the kernel.
+        for (w, h) in [(64, 48), (131, 97), (9, 5)] {
+            let img = ImageU8::from_fn(w, h, |x, y| ((x * 37 + y * 11 + x * y) % 256) as u8);
+            let mask = ImageU8::from_fn(w, h, |x, y| if x > w / 3 && y < h / 2 { 255 } else { 0 });
+            for mode in [ElasticFieldMode::Fast, ElasticFieldMode::Numpy] {
+                let t = ElasticTransform {
+                    fields: mode,
+                    ..elastic(3.6)
+                };
+                for seed in [0, 17, 10_000] {
+                    let (mut a, mut am) = (img.clone(), mask.clone());
+                    t.apply(&ElasticParams { seed }, &mut a, Some(&mut am));
+                    let (mut b, mut bm) = (img.clone(), mask.clone());
+                    t.apply_fields(&t.fields(seed, w, h), &mut b, Some(&mut bm));
+                    assert!(a == b && am == bm, "{w}x{h} {mode:?} seed {seed}");
+                    assert_ne!(a, img);
+                }
+            }
+        }
+        // the fast fields keep numpy's affine pre-warp for the same seed
+        let fast = ElasticTransform {
+            fields: ElasticFieldMode::Fast,
+            ..elastic(3.6)
+        };
+        assert_eq!(
+            fast.fields(5, 40, 30).affine,
+            elastic(3.6).fields(5, 40, 30).affine
         );
     }
 }

@@ -42,7 +42,7 @@ pub enum AugmentError {
     Structure {
         /// The file (or `<string>`).
         origin: String,
-        /// What is wrong (e.g. "no [augment] section and no top-level `transforms`").
+        /// What is wrong (e.g. "no `[augment]` section and no top-level `transforms`").
         what: String,
     },
     /// A transform name that pneumoflow does not implement.

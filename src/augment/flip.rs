@@ -14,7 +14,8 @@ impl HorizontalFlip {
     /// Flips `image` (and `mask`) in place.
     pub fn apply(&self, image: &mut ImageU8, mask: Option<&mut ImageU8>) {
         hflip(image);
-        if let Some(m) = mask {
+        // a blank mask (every negative sample) flips to itself
+        if let Some(m) = mask.filter(|m| !super::scratch::all_zero(m.data())) {
             hflip(m);
         }
     }

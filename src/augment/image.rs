@@ -118,7 +118,12 @@ impl ImageU8 {
         if self.data.is_empty() {
             return f64::NAN;
         }
-        let sum: u64 = self.data.iter().map(|&v| u64::from(v)).sum();
+        // u32 partial sums over blocks that cannot overflow (vectorises well), then u64
+        let sum: u64 = self
+            .data
+            .chunks(1 << 16)
+            .map(|c| u64::from(c.iter().map(|&v| u32::from(v)).sum::<u32>()))
+            .sum();
         sum as f64 / self.data.len() as f64
     }
 
@@ -152,5 +157,9 @@ mod tests {
     fn mean_is_exact_sum_over_count() {
         let img = ImageU8::from_vec(3, 1, vec![1, 2, 4]).unwrap();
         assert_eq!(img.mean(), 7.0 / 3.0);
+        // several 2^16-pixel blocks of 255 (no u32 overflow) plus a partial block
+        let big = ImageU8::from_fn(700, 300, |x, y| if (x + y) % 2 == 0 { 255 } else { 254 });
+        let want = big.data().iter().map(|&v| v as f64).sum::<f64>() / 210_000.0;
+        assert_eq!(big.mean(), want);
     }
 }

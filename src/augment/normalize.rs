@@ -36,23 +36,55 @@ impl Normalize {
         }
     }
 
-    /// Lookup table of channel `c`.
-    pub fn table(&self, c: usize) -> [f32; 256] {
+    /// float32 `(mean_c * max, 1 / (std_c * max))` of channel `c`.
+    fn affine(&self, c: usize) -> (f32, f32) {
         let pick = |v: &[f64]| v[c.min(v.len() - 1)] as f32;
         let max = self.max_pixel_value as f32;
-        let mean = pick(&self.mean) * max;
-        let den = 1.0f32 / (pick(&self.std) * max);
+        (pick(&self.mean) * max, 1.0f32 / (pick(&self.std) * max))
+    }
+
+    /// Lookup table of channel `c`.
+    pub fn table(&self, c: usize) -> [f32; 256] {
+        let (mean, den) = self.affine(c);
         std::array::from_fn(|i| (i as f32 - mean) * den)
     }
 
-    /// Writes `channels x H x W` float32 (CHW) into `out`.
+    /// Writes `channels x H x W` float32 (CHW) into `out`: `(float32(x) - mean) * den` per
+    /// plane, the same float32 operations as [`Normalize::table`] (evaluated in SIMD instead
+    /// of a per-pixel table lookup).
     ///
     /// # Panics
     /// If `out.len() != channels * width * height`.
     pub fn apply_into(&self, image: &ImageU8, channels: usize, out: &mut [f32]) {
-        let tables: Vec<[f32; 256]> = (0..channels).map(|c| self.table(c)).collect();
-        write_chw(image, &tables, out);
+        let n = image.data().len();
+        assert_eq!(out.len(), n * channels, "CHW output size");
+        for (c, plane) in out.chunks_exact_mut(n.max(1)).enumerate() {
+            let (mean, den) = self.affine(c);
+            normalize_plane(image.data(), mean, den, plane);
+        }
     }
+}
+
+fn normalize_plane(src: &[u8], mean: f32, den: f32, out: &mut [f32]) {
+    #[inline(always)]
+    fn body(src: &[u8], mean: f32, den: f32, out: &mut [f32]) {
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = (f32::from(v) - mean) * den;
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn body_avx2(src: &[u8], mean: f32, den: f32, out: &mut [f32]) {
+            body(src, mean, den, out);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is available.
+            unsafe { body_avx2(src, mean, den, out) };
+            return;
+        }
+    }
+    body(src, mean, den, out);
 }
 
 /// ToTensor for a uint8 image without Normalize: `float32(x / 255.0)` into `channels` CHW planes.
@@ -92,6 +124,30 @@ mod tests {
         assert_eq!(out[0], want0);
         assert!((out[1] - (1.0 - 0.485) / 0.229).abs() < 1e-5);
         assert!((out[5] - (1.0 - 0.406) / 0.225).abs() < 1e-5);
+    }
+
+    #[test]
+    fn arithmetic_planes_equal_the_tables() {
+        let img = ImageU8::from_fn(256, 3, |x, _| x as u8);
+        let n = Normalize {
+            mean: vec![0.3, 0.45],
+            std: vec![0.2, 0.31],
+            max_pixel_value: 251.0,
+            ..Normalize::imagenet()
+        };
+        let mut out = vec![0.0; 3 * 768];
+        n.apply_into(&img, 3, &mut out);
+        for c in 0..3 {
+            let t = n.table(c);
+            for (i, &v) in out[c * 768..(c + 1) * 768].iter().enumerate() {
+                assert_eq!(
+                    v.to_bits(),
+                    t[i % 256].to_bits(),
+                    "channel {c} value {}",
+                    i % 256
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `Resize(height, width)`: `cv2.resize` of the image (its interpolation) and of the mask (nearest).
 
 use super::geometry::{resize_into, Interpolation};
-use super::scratch::replace_image;
+use super::scratch::{all_zero, replace_image};
 use super::transform::Prob;
 use super::ImageU8;
 
@@ -25,7 +25,9 @@ impl Resize {
     pub fn apply(&self, image: &mut ImageU8, mask: Option<&mut ImageU8>) {
         resize_one(image, self.width, self.height, self.interpolation);
         if let Some(m) = mask {
-            if m.data().iter().all(|&v| v == 0) {
+            if (m.width(), m.height()) == (self.width, self.height) {
+                // same size: cv2.resize copies; nothing to do (no scan, no copy)
+            } else if all_zero(m.data()) {
                 *m = ImageU8::new(self.width, self.height);
             } else {
                 resize_one(m, self.width, self.height, Interpolation::Nearest);

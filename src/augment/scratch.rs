@@ -36,13 +36,36 @@ pub(crate) fn replace_image(
 /// A mask that every geometric transform maps to itself (all zero, and a border that only
 /// produces zeros): resampling it can be skipped without changing the result.
 pub(crate) fn is_blank_mask(mask: &ImageU8, border: super::BorderMode) -> bool {
-    !matches!(border, super::BorderMode::Constant(v) if v != 0)
-        && mask.data().iter().all(|&v| v == 0)
+    !matches!(border, super::BorderMode::Constant(v) if v != 0) && all_zero(mask.data())
+}
+
+/// `data` is all zero (OR-reduction over 64-byte blocks, which vectorises, with an early exit).
+pub(crate) fn all_zero(data: &[u8]) -> bool {
+    let mut blocks = data.chunks_exact(64);
+    for b in &mut blocks {
+        if b.iter().fold(0u8, |a, &v| a | v) != 0 {
+            return false;
+        }
+    }
+    blocks.remainder().iter().all(|&v| v == 0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_zero_sees_every_byte() {
+        for len in [0, 1, 63, 64, 65, 200] {
+            let mut v = vec![0u8; len];
+            assert!(all_zero(&v));
+            for i in 0..len {
+                v[i] = 1;
+                assert!(!all_zero(&v), "{len} {i}");
+                v[i] = 0;
+            }
+        }
+    }
 
     #[test]
     fn replace_image_resizes_and_reuses() {

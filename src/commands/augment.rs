@@ -50,23 +50,32 @@ pub struct AugmentArgs {
 /// Runs `augment`.
 pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     let pipeline = load_transforms(&args.transforms)?;
-    let set = ShardSet::open(&args.shards).with_context(|| format!("opening dataset {}", args.shards.display()))?;
+    let set = ShardSet::open(&args.shards)
+        .with_context(|| format!("opening dataset {}", args.shards.display()))?;
     if set.is_empty() {
         bail!("dataset {} has no records", args.shards.display());
     }
     if let Some(preview) = &args.preview {
         return write_preview(&set, &pipeline, &args, preview);
     }
-    let out_dir = args.out.clone().expect("clap requires --out without --preview");
+    let out_dir = args
+        .out
+        .clone()
+        .expect("clap requires --out without --preview");
     if out_dir.canonicalize().ok() == args.shards.canonicalize().ok() {
         bail!("--out must differ from --shards ({})", out_dir.display());
     }
     let copies = args.copies as usize;
     let n = set.len() * copies;
     let ranges = shard_ranges(n, args.shard_records as usize);
-    let transforms_text = std::fs::read(&args.transforms).with_context(|| format!("reading {}", args.transforms.display()))?;
+    let transforms_text = std::fs::read(&args.transforms)
+        .with_context(|| format!("reading {}", args.transforms.display()))?;
     let mut base = Fnv64::default();
-    base.field(b"augment-v1").field(&transforms_text).field(&args.seed.to_le_bytes()).field(&args.copies.to_le_bytes()).field(&args.level.to_le_bytes());
+    base.field(b"augment-v1")
+        .field(&transforms_text)
+        .field(&args.seed.to_le_bytes())
+        .field(&args.copies.to_le_bytes())
+        .field(&args.level.to_le_bytes());
     for s in &set.manifest().shards {
         base.field(&s.fingerprint.to_le_bytes());
     }
@@ -74,14 +83,22 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let mut h = base;
-            h.field(&(r.start as u64).to_le_bytes()).field(&(r.end as u64).to_le_bytes());
+            h.field(&(r.start as u64).to_le_bytes())
+                .field(&(r.end as u64).to_le_bytes());
             h.0
         })
         .collect();
     let out = plan_output(&out_dir, &ranges, &fingerprints)?;
-    let size = pipeline.fixed_output_size().map(|(w, _)| w as u32).unwrap_or(set.manifest().size);
+    let size = pipeline
+        .fixed_output_size()
+        .map(|(w, _)| w as u32)
+        .unwrap_or(set.manifest().size);
     if out.up_to_date(&out_dir) {
-        eprintln!("augment: {} is up to date ({} shards)", out_dir.display(), out.n_shards);
+        eprintln!(
+            "augment: {} is up to date ({} shards)",
+            out_dir.display(),
+            out.n_shards
+        );
     } else {
         if !out.tasks.is_empty() {
             let todo: usize = out.tasks.iter().map(|t| t.items.len()).sum();
@@ -103,7 +120,8 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
                 workers,
                 batch: 2,
             };
-            let outcomes = run_augment(job, pb.clone()).map_err(|e| anyhow::anyhow!("augment dataflow failed: {e}"))?;
+            let outcomes = run_augment(job, pb.clone())
+                .map_err(|e| anyhow::anyhow!("augment dataflow failed: {e}"))?;
             pb.finish_and_clear();
             check_outcomes(outcomes)?;
         }
@@ -123,8 +141,15 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
 }
 
 /// Renders `--count` augmented samples (positives first, then the rest, in dataset order).
-fn write_preview(set: &ShardSet, pipeline: &crate::augment::Pipeline, args: &AugmentArgs, path: &std::path::Path) -> anyhow::Result<()> {
-    let mut order: Vec<usize> = (0..set.len()).filter(|&i| set.record(i).label == Some(true)).collect();
+fn write_preview(
+    set: &ShardSet,
+    pipeline: &crate::augment::Pipeline,
+    args: &AugmentArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut order: Vec<usize> = (0..set.len())
+        .filter(|&i| set.record(i).label == Some(true))
+        .collect();
     order.extend((0..set.len()).filter(|&i| set.record(i).label != Some(true)));
     let count = args.count as usize;
     let mut dec = Decoder::new();
@@ -132,15 +157,26 @@ fn write_preview(set: &ShardSet, pipeline: &crate::augment::Pipeline, args: &Aug
     for t in 0..count {
         // Cycle through records; the k-th visit of a record shows its copy k, exactly as bulk mode.
         let (index, k) = (order[t % order.len()], t / order.len());
-        let rec = augment_record(set, index, k, pipeline, args.seed, &mut dec).map_err(|e| anyhow::anyhow!(e))?;
+        let rec = augment_record(set, index, k, pipeline, args.seed, &mut dec)
+            .map_err(|e| anyhow::anyhow!(e))?;
         let (w, h) = (rec.meta.width as usize, rec.meta.height as usize);
         let image = ImageU8::from_vec(w, h, rec.image)?;
         let mask = rec.mask.map(|m| ImageU8::from_vec(w, h, m)).transpose()?;
         tiles.push((image, mask));
     }
-    let samples: Vec<PreviewSample<'_>> = tiles.iter().map(|(i, m)| PreviewSample { image: i, mask: m.as_ref() }).collect();
+    let samples: Vec<PreviewSample<'_>> = tiles
+        .iter()
+        .map(|(i, m)| PreviewSample {
+            image: i,
+            mask: m.as_ref(),
+        })
+        .collect();
     let png = render_preview(&samples, &PreviewOptions::default())?;
-    data_prep::atomic::write_bytes_atomic(path, &png).with_context(|| format!("writing {}", path.display()))?;
-    println!("augment: preview of {count} samples written to {}", path.display());
+    data_prep::atomic::write_bytes_atomic(path, &png)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "augment: preview of {count} samples written to {}",
+        path.display()
+    );
     Ok(())
 }

@@ -23,8 +23,11 @@ pub struct ExportArgs {
 
 /// Runs `export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let set = ShardSet::open(&args.shards).with_context(|| format!("opening dataset {}", args.shards.display()))?;
-    let index = set.position(&args.id).with_context(|| format!("dataset {}", args.shards.display()))?;
+    let set = ShardSet::open(&args.shards)
+        .with_context(|| format!("opening dataset {}", args.shards.display()))?;
+    let index = set
+        .position(&args.id)
+        .with_context(|| format!("dataset {}", args.shards.display()))?;
     let rec = set.read(index, &mut Decoder::new())?;
     let (w, h) = (rec.meta.width, rec.meta.height);
     if let Some(mask_path) = &args.mask {

@@ -23,7 +23,8 @@ pub struct InspectArgs {
 
 /// Runs `inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
-    let set = ShardSet::open(&args.shards).with_context(|| format!("opening dataset {}", args.shards.display()))?;
+    let set = ShardSet::open(&args.shards)
+        .with_context(|| format!("opening dataset {}", args.shards.display()))?;
     if args.ids {
         let mut out = String::with_capacity(set.len() * 64);
         for r in &set.manifest().records {
@@ -42,7 +43,10 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
             }
             bail!("{} of {} records failed verification", bad.len(), set.len());
         }
-        println!("verify: all {} records read back with matching checksums", set.len());
+        println!(
+            "verify: all {} records read back with matching checksums",
+            set.len()
+        );
     }
     Ok(())
 }
@@ -76,14 +80,35 @@ pub fn verify(set: &ShardSet) -> Vec<String> {
 pub fn summary(set: &ShardSet) -> String {
     let m = set.manifest();
     let mut s = String::new();
-    let train: Vec<_> = m.records.iter().filter(|r| r.split == Split::Train).collect();
+    let train: Vec<_> = m
+        .records
+        .iter()
+        .filter(|r| r.split == Split::Train)
+        .collect();
     let test = m.records.len() - train.len();
     let pos = train.iter().filter(|r| r.label == Some(true)).count();
     let objects: usize = train.iter().map(|r| r.n_objects as usize).sum();
     let _ = writeln!(s, "dataset   {}", set.dir().display());
-    let _ = writeln!(s, "records   {} ({} train, {} test), {}x{} px, {} shards", m.records.len(), train.len(), test, m.size, m.size, m.shards.len());
-    let pct = if train.is_empty() { 0.0 } else { 100.0 * pos as f64 / train.len() as f64 };
-    let _ = writeln!(s, "positive  {pos} of {} train records ({pct:.1}%), {objects} objects", train.len());
+    let _ = writeln!(
+        s,
+        "records   {} ({} train, {} test), {}x{} px, {} shards",
+        m.records.len(),
+        train.len(),
+        test,
+        m.size,
+        m.size,
+        m.shards.len()
+    );
+    let pct = if train.is_empty() {
+        0.0
+    } else {
+        100.0 * pos as f64 / train.len() as f64
+    };
+    let _ = writeln!(
+        s,
+        "positive  {pos} of {} train records ({pct:.1}%), {objects} objects",
+        train.len()
+    );
     let mut folds: BTreeMap<Fold, (usize, usize)> = BTreeMap::new();
     for r in &train {
         let e = folds.entry(r.fold).or_default();
@@ -96,8 +121,17 @@ pub fn summary(set: &ShardSet) -> String {
     }
     let bytes: u64 = m.shards.iter().map(|x| x.bytes).sum();
     let raw: u64 = m.shards.iter().map(|x| x.raw_bytes).sum();
-    let ratio = if bytes == 0 { 0.0 } else { raw as f64 / bytes as f64 };
-    let _ = writeln!(s, "bytes     {} on disk, {} raw payload, compression ratio {ratio:.2}x", human(bytes), human(raw));
+    let ratio = if bytes == 0 {
+        0.0
+    } else {
+        raw as f64 / bytes as f64
+    };
+    let _ = writeln!(
+        s,
+        "bytes     {} on disk, {} raw payload, compression ratio {ratio:.2}x",
+        human(bytes),
+        human(raw)
+    );
     s
 }
 

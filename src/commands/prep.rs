@@ -52,18 +52,29 @@ pub struct PrepArgs {
 
 /// Default worker count: the machine's cores.
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// Runs `prep`.
 pub fn run(args: PrepArgs) -> anyhow::Result<()> {
     let folds = match &args.folds {
-        Some(p) => FoldSource::Csv { path: p.clone(), entries: read_folds_csv(p)? },
-        None => FoldSource::Stratified { k: args.n_folds, seed: args.seed },
+        Some(p) => FoldSource::Csv {
+            path: p.clone(),
+            entries: read_folds_csv(p)?,
+        },
+        None => FoldSource::Stratified {
+            k: args.n_folds,
+            seed: args.seed,
+        },
     };
     let plan = plan(&args.input, &folds, args.strict)?;
     if !plan.report.is_clean() {
-        eprintln!("input mismatches (use --strict to make them errors):\n{}", plan.report);
+        eprintln!(
+            "input mismatches (use --strict to make them errors):\n{}",
+            plan.report
+        );
     }
     let ranges = shard_ranges(plan.items.len(), args.shard_records as usize);
     let fingerprints = ranges
@@ -72,12 +83,20 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let out = plan_output(&args.out, &ranges, &fingerprints)?;
     if out.up_to_date(&args.out) {
-        eprintln!("prep: {} is up to date ({} shards)", args.out.display(), out.n_shards);
+        eprintln!(
+            "prep: {} is up to date ({} shards)",
+            args.out.display(),
+            out.n_shards
+        );
     } else {
         if !out.tasks.is_empty() {
             let todo: usize = out.tasks.iter().map(|t| t.items.len()).sum();
             let workers = args.workers.unwrap_or_else(default_workers).max(1);
-            eprintln!("prep: {todo} images ({} shards to write, {} kept) with {workers} worker(s)", out.tasks.len(), out.kept);
+            eprintln!(
+                "prep: {todo} images ({} shards to write, {} kept) with {workers} worker(s)",
+                out.tasks.len(),
+                out.kept
+            );
             let pb = crate::progress::bar(todo as u64, "prep");
             let job = PrepJob {
                 items: Arc::new(plan.items.clone()),
@@ -88,7 +107,8 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
                 workers,
                 batch: 4,
             };
-            let outcomes = run_prep(job, pb.clone()).map_err(|e| anyhow::anyhow!("prep dataflow failed: {e}"))?;
+            let outcomes = run_prep(job, pb.clone())
+                .map_err(|e| anyhow::anyhow!("prep dataflow failed: {e}"))?;
             pb.finish_and_clear();
             check_outcomes(outcomes)?;
         }
@@ -120,5 +140,6 @@ fn write_folds_csv(set: &ShardSet, dir: &Path) -> anyhow::Result<()> {
         .map(|r| (r.id.clone(), r.fold, r.label == Some(true)))
         .collect();
     let path = dir.join("folds.csv");
-    write_bytes_atomic(&path, folds_csv_string(&rows).as_bytes()).with_context(|| format!("writing {}", path.display()))
+    write_bytes_atomic(&path, folds_csv_string(&rows).as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }

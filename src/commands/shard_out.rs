@@ -4,7 +4,9 @@
 use crate::dataflow::shard_writer::{ShardOutcome, ShardTask};
 use anyhow::{bail, Context};
 use data_prep::atomic::remove_stale_temps;
-use data_prep::shard::{shard_file_name, Manifest, ManifestRecord, ShardFile, ShardInfo, ShardSet, MANIFEST_FILE};
+use data_prep::shard::{
+    shard_file_name, Manifest, ManifestRecord, ShardFile, ShardInfo, ShardSet, MANIFEST_FILE,
+};
 use std::ops::Range;
 use std::path::Path;
 
@@ -19,7 +21,11 @@ pub struct OutputPlan {
 /// of interrupted writes and shards beyond the plan, keeps shards whose fingerprint matches, and
 /// removes the manifest if anything is to be written (a manifest never describes a half-written
 /// dataset).
-pub fn plan_output(out: &Path, ranges: &[Range<usize>], fingerprints: &[u64]) -> anyhow::Result<OutputPlan> {
+pub fn plan_output(
+    out: &Path,
+    ranges: &[Range<usize>],
+    fingerprints: &[u64],
+) -> anyhow::Result<OutputPlan> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     remove_stale_temps(out).with_context(|| format!("cleaning {}", out.display()))?;
     remove_extra_shards(out, ranges.len())?;
@@ -27,11 +33,18 @@ pub fn plan_output(out: &Path, ranges: &[Range<usize>], fingerprints: &[u64]) ->
     let mut kept = 0;
     for (k, (range, &fingerprint)) in ranges.iter().zip(fingerprints).enumerate() {
         let path = out.join(shard_file_name(k));
-        let reusable = ShardFile::open(&path).map(|s| s.fingerprint() == fingerprint && s.len() == range.len()).unwrap_or(false);
+        let reusable = ShardFile::open(&path)
+            .map(|s| s.fingerprint() == fingerprint && s.len() == range.len())
+            .unwrap_or(false);
         if reusable {
             kept += 1;
         } else {
-            tasks.push(ShardTask { number: k, path, items: range.clone(), fingerprint });
+            tasks.push(ShardTask {
+                number: k,
+                path,
+                items: range.clone(),
+                fingerprint,
+            });
         }
     }
     if !tasks.is_empty() {
@@ -40,7 +53,11 @@ pub fn plan_output(out: &Path, ranges: &[Range<usize>], fingerprints: &[u64]) ->
             std::fs::remove_file(&m).with_context(|| format!("removing stale {}", m.display()))?;
         }
     }
-    Ok(OutputPlan { tasks, kept, n_shards: ranges.len() })
+    Ok(OutputPlan {
+        tasks,
+        kept,
+        n_shards: ranges.len(),
+    })
 }
 
 impl OutputPlan {
@@ -55,7 +72,11 @@ pub fn check_outcomes(outcomes: Vec<ShardOutcome>) -> anyhow::Result<()> {
     let errors: Vec<String> = outcomes
         .into_iter()
         .filter_map(|o| match o {
-            ShardOutcome::Failed { number, errors } => Some(errors.into_iter().map(move |e| format!("shard {number}: {e}"))),
+            ShardOutcome::Failed { number, errors } => Some(
+                errors
+                    .into_iter()
+                    .map(move |e| format!("shard {number}: {e}")),
+            ),
             ShardOutcome::Written { .. } => None,
         })
         .flatten()
@@ -73,15 +94,30 @@ pub fn check_outcomes(outcomes: Vec<ShardOutcome>) -> anyhow::Result<()> {
 }
 
 /// Builds the manifest from the shard files themselves and writes it (atomically, last).
-pub fn write_manifest(dir: &Path, size: u32, n_shards: usize, source: serde_json::Value) -> anyhow::Result<()> {
+pub fn write_manifest(
+    dir: &Path,
+    size: u32,
+    n_shards: usize,
+    source: serde_json::Value,
+) -> anyhow::Result<()> {
     let mut m = Manifest::new(size, source);
     for k in 0..n_shards {
         let file = shard_file_name(k);
         let shard = ShardFile::open(&dir.join(&file))?;
         for slot in 0..shard.len() {
-            m.records.push(ManifestRecord::new(&shard.meta(slot), k as u32, slot as u32));
+            m.records.push(ManifestRecord::new(
+                &shard.meta(slot),
+                k as u32,
+                slot as u32,
+            ));
         }
-        m.shards.push(ShardInfo { file, records: shard.len(), bytes: shard.file_len(), raw_bytes: shard.raw_len(), fingerprint: shard.fingerprint() });
+        m.shards.push(ShardInfo {
+            file,
+            records: shard.len(),
+            bytes: shard.file_len(),
+            raw_bytes: shard.raw_len(),
+            fingerprint: shard.fingerprint(),
+        });
     }
     m.save(dir)?;
     Ok(())
@@ -91,8 +127,14 @@ pub fn write_manifest(dir: &Path, size: u32, n_shards: usize, source: serde_json
 fn remove_extra_shards(dir: &Path, n: usize) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
         let path = entry?.path();
-        let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let number = name.strip_prefix("shard-").and_then(|s| s.strip_suffix(".pfs")).and_then(|s| s.parse::<usize>().ok());
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let number = name
+            .strip_prefix("shard-")
+            .and_then(|s| s.strip_suffix(".pfs"))
+            .and_then(|s| s.parse::<usize>().ok());
         if number.is_some_and(|k| k >= n) {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }

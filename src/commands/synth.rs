@@ -4,7 +4,9 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use data_prep::synth::dicom_writer::{DicomTransferSyntax, DicomWriteOptions};
-use data_prep::synth::{prepare_output, write_case, write_train_csv, Split, SynthOptions, WrittenCase};
+use data_prep::synth::{
+    prepare_output, write_case, write_train_csv, Split, SynthOptions, WrittenCase,
+};
 use rayon::prelude::*;
 use std::path::PathBuf;
 

@@ -31,12 +31,22 @@ pub fn copy_id(id: &str, k: usize) -> String {
 }
 
 /// Augments copy `k` of input record `index` into a new record.
-pub fn augment_record(set: &ShardSet, index: usize, k: usize, pipeline: &Pipeline, seed: u64, dec: &mut Decoder) -> Result<Record, String> {
+pub fn augment_record(
+    set: &ShardSet,
+    index: usize,
+    k: usize,
+    pipeline: &Pipeline,
+    seed: u64,
+    dec: &mut Decoder,
+) -> Result<Record, String> {
     let rec = set.read(index, dec).map_err(|e| format!("{e:#}"))?;
     let (w, h) = (rec.meta.width as usize, rec.meta.height as usize);
-    let mut image = ImageU8::from_vec(w, h, rec.image).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?;
+    let mut image =
+        ImageU8::from_vec(w, h, rec.image).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?;
     let mut mask = match rec.mask {
-        Some(m) => Some(ImageU8::from_vec(w, h, m).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?),
+        Some(m) => {
+            Some(ImageU8::from_vec(w, h, m).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?)
+        }
         None => None,
     };
     let mut rng = sample_rng(seed, k as u64, &rec.meta.id);
@@ -49,7 +59,11 @@ pub fn augment_record(set: &ShardSet, index: usize, k: usize, pipeline: &Pipelin
         width: image.width() as u32,
         ..rec.meta
     };
-    Ok(Record { meta, image: image.into_vec(), mask: mask.map(ImageU8::into_vec) })
+    Ok(Record {
+        meta,
+        image: image.into_vec(),
+        mask: mask.map(ImageU8::into_vec),
+    })
 }
 
 /// Runs the augment graph and returns one outcome per task.
@@ -57,15 +71,24 @@ pub fn run_augment(job: AugmentJob, progress: ProgressBar) -> Result<Vec<ShardOu
     let positions: Vec<usize> = job.tasks.iter().flat_map(|t| t.items.clone()).collect();
     let (workers, batch) = (job.workers, job.batch);
     let tasks = Arc::new(job.tasks);
-    let (input, pipeline, copies, seed, level) = (job.input, job.pipeline, job.copies, job.seed, job.level);
-    run_graph(workers, positions, batch, move |_index, _scope, positions| {
-        let set = Arc::clone(&input);
-        let pipeline = pipeline.clone();
-        let mut dec = Decoder::new();
-        let compressed = positions.map(move |j: usize| -> Payload {
-            let rec = augment_record(&set, j / copies, j % copies, &pipeline, seed, &mut dec);
-            (j, rec.and_then(|r| encode_record(&r, level).map_err(|e| format!("{e:#}"))))
-        });
-        write_shards(compressed, Arc::clone(&tasks), progress.clone())
-    })
+    let (input, pipeline, copies, seed, level) =
+        (job.input, job.pipeline, job.copies, job.seed, job.level);
+    run_graph(
+        workers,
+        positions,
+        batch,
+        move |_index, _scope, positions| {
+            let set = Arc::clone(&input);
+            let pipeline = pipeline.clone();
+            let mut dec = Decoder::new();
+            let compressed = positions.map(move |j: usize| -> Payload {
+                let rec = augment_record(&set, j / copies, j % copies, &pipeline, seed, &mut dec);
+                (
+                    j,
+                    rec.and_then(|r| encode_record(&r, level).map_err(|e| format!("{e:#}"))),
+                )
+            });
+            write_shards(compressed, Arc::clone(&tasks), progress.clone())
+        },
+    )
 }

@@ -19,15 +19,28 @@ pub const IN_FLIGHT: usize = 4;
 
 /// Builds `build(worker_index, scope, positions)` on every worker, feeds `positions`, and returns
 /// all shard outcomes sorted by shard number.
-pub fn run_graph<B>(workers: usize, positions: Vec<usize>, batch: usize, build: B) -> Result<Vec<ShardOutcome>, String>
+pub fn run_graph<B>(
+    workers: usize,
+    positions: Vec<usize>,
+    batch: usize,
+    build: B,
+) -> Result<Vec<ShardOutcome>, String>
 where
-    B: for<'s> Fn(usize, Scope<'s, usize>, Stream<'s, usize, Vec<usize>>) -> Stream<'s, usize, Vec<ShardOutcome>>
+    B: for<'s> Fn(
+            usize,
+            Scope<'s, usize>,
+            Stream<'s, usize, Vec<usize>>,
+        ) -> Stream<'s, usize, Vec<ShardOutcome>>
         + Send
         + Sync
         + 'static,
 {
     let workers = workers.max(1);
-    let config = if workers == 1 { timely::Config::thread() } else { timely::Config::process(workers) };
+    let config = if workers == 1 {
+        timely::Config::thread()
+    } else {
+        timely::Config::process(workers)
+    };
     let positions = Arc::new(positions);
     let guards = timely::execute(config, move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
@@ -37,11 +50,19 @@ where
         let sink = Rc::clone(&outcomes);
         worker.dataflow::<usize, _, _>(|scope| {
             let stream = scope.input_from(&mut input).container::<Vec<usize>>();
-            build(index, scope, stream).probe_with(&probe).sink(Pipeline, "CollectOutcomes", move |(input, _)| {
-                input.for_each(|_cap, data| sink.borrow_mut().extend(data.drain(..)));
-            });
+            build(index, scope, stream).probe_with(&probe).sink(
+                Pipeline,
+                "CollectOutcomes",
+                move |(input, _)| {
+                    input.for_each(|_cap, data| sink.borrow_mut().extend(data.drain(..)));
+                },
+            );
         });
-        let mine: Vec<usize> = positions.iter().copied().filter(|i| i % peers == index).collect();
+        let mine: Vec<usize> = positions
+            .iter()
+            .copied()
+            .filter(|i| i % peers == index)
+            .collect();
         for (round, chunk) in mine.chunks(batch.max(1)).enumerate() {
             for &i in chunk {
                 input.send(i);

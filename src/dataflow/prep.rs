@@ -58,7 +58,10 @@ pub fn run_prep(job: PrepJob, progress: ProgressBar) -> Result<Vec<ShardOutcome>
         let rows = rows.to_stream(scope);
         let decode_job = Arc::clone(&job);
         let decoded = positions.map(move |i: usize| -> Decoded {
-            (i, decode_image(&decode_job.items[i], decode_job.size).map_err(|e| format!("{e:#}")))
+            (
+                i,
+                decode_image(&decode_job.items[i], decode_job.size).map_err(|e| format!("{e:#}")),
+            )
         });
         let join_job = Arc::clone(&job);
         let joined = decoded
@@ -95,7 +98,8 @@ pub fn run_prep(job: PrepJob, progress: ProgressBar) -> Result<Vec<ShardOutcome>
                                 let joined = decoded.and_then(|d| {
                                     let mut it = item.clone();
                                     it.rle_rows = rows.remove(&item.id).unwrap_or_default();
-                                    build_record(&it, d, &join_job.csv).map_err(|e| format!("{e:#}"))
+                                    build_record(&it, d, &join_job.csv)
+                                        .map_err(|e| format!("{e:#}"))
                                 });
                                 session.give((i, joined));
                             }
@@ -107,7 +111,10 @@ pub fn run_prep(job: PrepJob, progress: ProgressBar) -> Result<Vec<ShardOutcome>
             .container::<Vec<Joined>>();
         let level = job.level;
         let compressed = joined.map(move |(i, rec)| -> Payload {
-            (i, rec.and_then(|r| encode_record(&r, level).map_err(|e| format!("{e:#}"))))
+            (
+                i,
+                rec.and_then(|r| encode_record(&r, level).map_err(|e| format!("{e:#}"))),
+            )
         });
         write_shards(compressed, Arc::clone(&tasks), progress.clone())
     })

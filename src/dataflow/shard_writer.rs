@@ -30,7 +30,10 @@ pub struct ShardTask {
 /// What happened to one shard.
 #[derive(Debug, Clone)]
 pub enum ShardOutcome {
-    Written { number: usize, summary: ShardSummary },
+    Written {
+        number: usize,
+        summary: ShardSummary,
+    },
     /// Not written; every record error, in plan order.
     Failed { number: usize, errors: Vec<String> },
 }
@@ -45,7 +48,9 @@ impl ShardOutcome {
 
 /// Stable 64-bit hash used to spread keys over workers.
 pub fn key_hash(key: &str) -> u64 {
-    data_prep::shard::format::Fnv64::default().write(key.as_bytes()).0
+    data_prep::shard::format::Fnv64::default()
+        .write(key.as_bytes())
+        .0
 }
 
 /// Adds the shard writers to `records`; `progress` is advanced once per record received.
@@ -54,29 +59,38 @@ pub fn write_shards<'scope>(
     tasks: Arc<Vec<ShardTask>>,
     progress: ProgressBar,
 ) -> Stream<'scope, usize, Vec<ShardOutcome>> {
-    let task_of: Arc<HashMap<usize, usize>> =
-        Arc::new(tasks.iter().enumerate().flat_map(|(t, task)| task.items.clone().map(move |i| (i, t))).collect());
+    let task_of: Arc<HashMap<usize, usize>> = Arc::new(
+        tasks
+            .iter()
+            .enumerate()
+            .flat_map(|(t, task)| task.items.clone().map(move |i| (i, t)))
+            .collect(),
+    );
     let route = Arc::clone(&task_of);
     records
-        .unary_frontier(Exchange::new(move |(i, _): &Payload| route[i] as u64), "WriteShards", move |_cap, _info| {
-            let mut buffers: BTreeMap<usize, Vec<Payload>> = BTreeMap::new();
-            move |(input, _frontier), output| {
-                input.for_each(|cap, data| {
-                    let mut session = output.session(&cap);
-                    for (i, r) in data.drain(..) {
-                        let t = task_of[&i];
-                        let buf = buffers.entry(t).or_default();
-                        buf.push((i, r));
-                        progress.inc(1);
-                        if buf.len() == tasks[t].items.len() {
-                            let mut recs = buffers.remove(&t).unwrap_or_default();
-                            recs.sort_by_key(|(i, _)| *i);
-                            session.give(write_task(&tasks[t], recs));
+        .unary_frontier(
+            Exchange::new(move |(i, _): &Payload| route[i] as u64),
+            "WriteShards",
+            move |_cap, _info| {
+                let mut buffers: BTreeMap<usize, Vec<Payload>> = BTreeMap::new();
+                move |(input, _frontier), output| {
+                    input.for_each(|cap, data| {
+                        let mut session = output.session(&cap);
+                        for (i, r) in data.drain(..) {
+                            let t = task_of[&i];
+                            let buf = buffers.entry(t).or_default();
+                            buf.push((i, r));
+                            progress.inc(1);
+                            if buf.len() == tasks[t].items.len() {
+                                let mut recs = buffers.remove(&t).unwrap_or_default();
+                                recs.sort_by_key(|(i, _)| *i);
+                                session.give(write_task(&tasks[t], recs));
+                            }
                         }
-                    }
-                });
-            }
-        })
+                    });
+                }
+            },
+        )
         .container::<Vec<ShardOutcome>>()
 }
 
@@ -90,10 +104,19 @@ fn write_task(task: &ShardTask, recs: Vec<Payload>) -> ShardOutcome {
         }
     }
     if !errors.is_empty() {
-        return ShardOutcome::Failed { number: task.number, errors };
+        return ShardOutcome::Failed {
+            number: task.number,
+            errors,
+        };
     }
     match write_shard(&task.path, &good, task.fingerprint) {
-        Ok(summary) => ShardOutcome::Written { number: task.number, summary },
-        Err(e) => ShardOutcome::Failed { number: task.number, errors: vec![format!("{e:#}")] },
+        Ok(summary) => ShardOutcome::Written {
+            number: task.number,
+            summary,
+        },
+        Err(e) => ShardOutcome::Failed {
+            number: task.number,
+            errors: vec![format!("{e:#}")],
+        },
     }
 }

@@ -4,8 +4,13 @@
 //! then sampled by the fixed-point kernel. Nearest: `saturate_cast<short>(v)` (round half even).
 
 use super::border::BorderMode;
+#[cfg(target_arch = "x86_64")]
+use super::kernel::simd;
+use super::kernel::{
+    fold_index, fold_row, linear_r101, nearest_r101, Columns, Coords, Geom, Lanes, Support,
+};
 use super::sampler::{
-    linear_border, linear_row, nearest_row, quantize32, round_to_i16, sat16, Interpolation,
+    linear_row_generic, nearest_row_generic, quantize32, round_to_i16, Interpolation,
 };
 use crate::augment::ImageU8;
 
@@ -42,71 +47,191 @@ pub fn remap_into(
     let w = dst.width();
     assert_eq!(map_x.len(), w * dst.height(), "map_x size");
     assert_eq!(map_y.len(), w * dst.height(), "map_y size");
-    let mut xs = vec![0i32; w];
-    let mut ys = vec![0i32; w];
+    let mut rows = RowSampler::new(src, interp, border);
     for y in 0..dst.height() {
         let mx = &map_x[y * w..(y + 1) * w];
         let my = &map_y[y * w..(y + 1) * w];
-        remap_row(
-            src,
-            mx,
-            my,
-            interp,
-            border,
-            &mut xs,
-            &mut ys,
-            dst.row_mut(y),
-        );
+        rows.row(mx, my, dst.row_mut(y));
     }
 }
 
-/// One destination row of [`remap_into`], with caller-provided coordinate scratch rows.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn remap_row(
-    src: &ImageU8,
-    mx: &[f32],
-    my: &[f32],
+/// Remaps row after row from one source image: the geometry, the mask support (nearest) and
+/// the scratch arrays are set up once.
+pub(crate) struct RowSampler<'a> {
+    src: &'a ImageU8,
     interp: Interpolation,
     border: BorderMode,
-    xs: &mut [i32],
-    ys: &mut [i32],
-    out: &mut [u8],
-) {
-    let (scale, saturate) = match interp {
-        Interpolation::Linear => (32.0, false),
-        Interpolation::Nearest => (1.0, true),
-    };
-    quantize(mx, xs, scale, saturate);
-    quantize(my, ys, scale, saturate);
-    match interp {
-        Interpolation::Linear => linear_row(src, xs, ys, border, out),
-        Interpolation::Nearest => nearest_row(src, xs, ys, border, out),
+    geom: Option<Geom>,
+    support: Support,
+    lanes: Box<Lanes>,
+    xs: Vec<i32>,
+    ys: Vec<i32>,
+}
+
+impl<'a> RowSampler<'a> {
+    pub(crate) fn new(src: &'a ImageU8, interp: Interpolation, border: BorderMode) -> Self {
+        let geom = Geom::for_image(src, border);
+        let support = match (interp, geom) {
+            (Interpolation::Nearest, Some(_)) => Support::of(src),
+            _ => Support::ALL,
+        };
+        Self {
+            src,
+            interp,
+            border,
+            geom,
+            support,
+            lanes: Lanes::new(),
+            xs: Vec::new(),
+            ys: Vec::new(),
+        }
+    }
+
+    /// One destination row of `cv2.remap` with float map rows `mx`, `my`.
+    pub(crate) fn row(&mut self, mx: &[f32], my: &[f32], out: &mut [u8]) {
+        assert!(
+            mx.len() == out.len() && my.len() == out.len(),
+            "map row lengths"
+        );
+        match self.interp {
+            Interpolation::Linear => self.coords(&MapRow::<false> { mx, my }, out),
+            Interpolation::Nearest => self.coords(&MapRow::<true> { mx, my }, out),
+        }
+    }
+
+    /// One destination row from quantised coordinates (1/32 px for bilinear, i16-saturated
+    /// indices for nearest, as OpenCV stores them).
+    pub(crate) fn coords<C: Coords>(&mut self, c: &C, out: &mut [u8]) {
+        if let Some(g) = self.geom {
+            match self.interp {
+                Interpolation::Linear => linear_r101(self.src, &g, c, out, &mut self.lanes),
+                Interpolation::Nearest => {
+                    nearest_r101(self.src, &g, &self.support, c, out, &mut self.lanes)
+                }
+            }
+            return;
+        }
+        let n = out.len();
+        self.xs.resize(n, 0);
+        self.ys.resize(n, 0);
+        for i in 0..n {
+            (self.xs[i], self.ys[i]) = c.at(i);
+        }
+        match self.interp {
+            Interpolation::Linear => {
+                linear_row_generic(self.src, &self.xs, &self.ys, self.border, out)
+            }
+            Interpolation::Nearest => {
+                nearest_row_generic(self.src, &self.xs, &self.ys, self.border, out)
+            }
+        }
     }
 }
 
-/// `cvRound(v * scale)` for a row (saturated to i16 for nearest, as OpenCV stores it).
-fn quantize(v: &[f32], out: &mut [i32], scale: f32, saturate16: bool) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked above); equal lengths are asserted by zip below otherwise.
-            assert_eq!(v.len(), out.len(), "quantize lengths");
-            unsafe { super::simd::quantize_row(v, out, scale, saturate16) };
-            return;
+impl RowSampler<'_> {
+    /// One destination row `v` of `cv2.remap(src, float32(u + dx), float32(v + dy))` with
+    /// the displacement rows `dx`, `dy` (ElasticTransform). float32 `u + dx` is the same
+    /// number as numpy's float64 sum rounded to float32 (`u` is an exact small integer).
+    pub(crate) fn displace(&mut self, dx: &[f32], dy: &[f32], v: usize, out: &mut [u8]) {
+        assert!(
+            dx.len() == out.len() && dy.len() == out.len(),
+            "field row lengths"
+        );
+        let v = v as f32;
+        match self.interp {
+            Interpolation::Linear => self.coords(&DisplaceRow::<false> { dx, dy, v }, out),
+            Interpolation::Nearest => self.coords(&DisplaceRow::<true> { dx, dy, v }, out),
         }
     }
-    for (o, &x) in out.iter_mut().zip(v) {
-        let q = super::sampler::cv_round_f32(x * scale);
-        *o = if saturate16 {
-            super::sampler::sat16(q)
+}
+
+/// Row `v` of an elastic map: `map_x = u + dx[u]`, `map_y = v + dy[u]` (float32).
+struct DisplaceRow<'a, const NEAREST: bool> {
+    dx: &'a [f32],
+    dy: &'a [f32],
+    v: f32,
+}
+
+impl<const NEAREST: bool> Coords for DisplaceRow<'_, NEAREST> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.dx.len().min(self.dy.len())
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> (i32, i32) {
+        let (mx, my) = (i as f32 + self.dx[i], self.v + self.dy[i]);
+        if NEAREST {
+            (round_to_i16(mx), round_to_i16(my))
         } else {
-            q
-        };
+            (quantize32(mx), quantize32(my))
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn at8(&self, i: usize) -> (simd::V, simd::V) {
+        use std::arch::x86_64::*;
+        debug_assert!(i + 8 <= self.len());
+        let s = _mm256_set1_ps(if NEAREST { 1.0 } else { 32.0 });
+        let u = _mm256_add_epi32(
+            _mm256_set1_epi32(i as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        let x = _mm256_add_ps(
+            _mm256_cvtepi32_ps(u),
+            _mm256_loadu_ps(self.dx.as_ptr().add(i)),
+        );
+        let y = _mm256_add_ps(
+            _mm256_set1_ps(self.v),
+            _mm256_loadu_ps(self.dy.as_ptr().add(i)),
+        );
+        (
+            _mm256_cvtps_epi32(_mm256_mul_ps(x, s)),
+            _mm256_cvtps_epi32(_mm256_mul_ps(y, s)),
+        )
+    }
+}
+
+/// Float map row: bilinear takes `cvRound(v * 32)`, nearest `saturate_cast<short>(v)`.
+pub(crate) struct MapRow<'a, const NEAREST: bool> {
+    pub mx: &'a [f32],
+    pub my: &'a [f32],
+}
+
+impl<const NEAREST: bool> Coords for MapRow<'_, NEAREST> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.mx.len().min(self.my.len())
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> (i32, i32) {
+        if NEAREST {
+            (round_to_i16(self.mx[i]), round_to_i16(self.my[i]))
+        } else {
+            (quantize32(self.mx[i]), quantize32(self.my[i]))
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn at8(&self, i: usize) -> (simd::V, simd::V) {
+        use std::arch::x86_64::*;
+        debug_assert!(i + 8 <= self.len());
+        let s = _mm256_set1_ps(if NEAREST { 1.0 } else { 32.0 });
+        let x = _mm256_loadu_ps(self.mx.as_ptr().add(i));
+        let y = _mm256_loadu_ps(self.my.as_ptr().add(i));
+        (
+            _mm256_cvtps_epi32(_mm256_mul_ps(x, s)),
+            _mm256_cvtps_epi32(_mm256_mul_ps(y, s)),
+        )
     }
 }
 
 /// remap with a separable map `map_x(u, v) = gx[u]`, `map_y(u, v) = gy[v]` (GridDistortion):
-/// identical to [`remap_into`] on the full maps, but each coordinate is quantised once.
+/// identical to [`remap_into`] on the full maps, but each coordinate is quantised (and, for
+/// REFLECT_101, folded into the image) once.
 ///
 /// # Panics
 /// If `gx.len() != dst.width()` or `gy.len() != dst.height()`.
@@ -121,73 +246,50 @@ pub fn remap_separable_into(
     assert_eq!(gx.len(), dst.width(), "gx length");
     assert_eq!(gy.len(), dst.height(), "gy length");
     let w = dst.width();
+    let geom = Geom::for_image(src, border);
     let mut ys = vec![0i32; w];
     match interp {
         Interpolation::Linear => {
             let xs: Vec<i32> = gx.iter().map(|&v| quantize32(v)).collect();
+            let cols = geom.and_then(|g| Columns::linear(&g, &xs).map(|c| (g, c)));
+            let mut lanes = Lanes::new();
             for (y, &g) in gy.iter().enumerate() {
                 let yq = quantize32(g);
-                if !linear_row_fixed_y(src, &xs, yq, border, dst.row_mut(y)) {
-                    ys.fill(yq);
-                    linear_row(src, &xs, &ys, border, dst.row_mut(y));
+                match cols.as_ref().and_then(|(g, c)| Some((c, fold_row(g, yq)?))) {
+                    Some((c, (r, fy))) => c.linear_row(src, r, fy, dst.row_mut(y), &mut lanes),
+                    None => {
+                        ys.fill(yq);
+                        linear_row_generic(src, &xs, &ys, border, dst.row_mut(y));
+                    }
                 }
             }
         }
         Interpolation::Nearest => {
             let xs: Vec<i32> = gx.iter().map(|&v| round_to_i16(v)).collect();
+            let cols = geom.and_then(|g| Columns::nearest(&g, &xs).map(|c| (g, c)));
+            // rows outside the nonzero rows of a mask give zero rows
+            let rows = cols.as_ref().map(|_| Support::of(src));
             for (y, &g) in gy.iter().enumerate() {
-                ys.fill(round_to_i16(g));
-                nearest_row(src, &xs, &ys, border, dst.row_mut(y));
+                let yi = round_to_i16(g);
+                let folded = cols
+                    .as_ref()
+                    .and_then(|(g, c)| Some((c, fold_index(g, yi, true)?)));
+                match (folded, &rows) {
+                    (Some((c, r)), Some(sup)) => {
+                        if sup.has_row(r) {
+                            c.nearest_row(src, r, dst.row_mut(y));
+                        } else {
+                            dst.row_mut(y).fill(0);
+                        }
+                    }
+                    _ => {
+                        ys.fill(yi);
+                        nearest_row_generic(src, &xs, &ys, border, dst.row_mut(y));
+                    }
+                }
             }
         }
     }
-}
-
-/// Bilinear row for a constant source row pair (separable maps): only the column varies, so
-/// the two source rows are fetched once. Returns `false` without writing when the row pair
-/// needs the border rule (the caller then uses the general kernel).
-fn linear_row_fixed_y(
-    src: &ImageU8,
-    xs: &[i32],
-    yq: i32,
-    border: BorderMode,
-    out: &mut [u8],
-) -> bool {
-    let (w, h) = (src.width(), src.height());
-    let y0 = yq >> 5;
-    if (y0 as u32) >= h.saturating_sub(1) as u32 {
-        return false;
-    }
-    let fy = yq & 31;
-    let (r0, r1) = (src.row(y0 as usize), src.row(y0 as usize + 1));
-    let w1 = w.saturating_sub(1) as u32;
-    for (o, &xq) in out.iter_mut().zip(xs) {
-        let (x0, fx) = (xq >> 5, xq & 31);
-        *o = if (x0 as u32) < w1 {
-            let x0 = x0 as usize;
-            let (p00, p01, p10, p11) = (
-                i32::from(r0[x0]),
-                i32::from(r0[x0 + 1]),
-                i32::from(r1[x0]),
-                i32::from(r1[x0 + 1]),
-            );
-            let top = (p00 << 5) + (p01 - p00) * fx;
-            let bot = (p10 << 5) + (p11 - p10) * fx;
-            (((top << 5) + (bot - top) * fy + 512) >> 10) as u8
-        } else {
-            linear_border(
-                src.data(),
-                w,
-                h,
-                sat16(x0),
-                y0,
-                fx as u32,
-                fy as u32,
-                border,
-            )
-        };
-    }
-    true
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //! [`border_index`] independently, as OpenCV does.
 
 use super::border::{border_index, BorderMode};
+#[cfg(test)]
+use super::kernel::{linear_r101, nearest_r101, Geom, Lanes, Slices, Support};
 use crate::augment::ImageU8;
 
 /// Interpolation (OpenCV `INTER_*`, albumentations `interpolation`). Masks always use `Nearest`.
@@ -36,12 +38,30 @@ pub(crate) fn sat16(v: i32) -> i32 {
 }
 
 /// Bilinear row: `xs[i]`, `ys[i]` are source coordinates in 1/32 px for destination pixel `i`.
+/// REFLECT_101 goes through the folded fast kernel ([`super::kernel`]), other borders through
+/// [`linear_row_generic`]; both give the same bytes. (Row loops hold their own `Lanes`.)
+#[cfg(test)]
+pub(crate) fn linear_row(
+    src: &ImageU8,
+    xs: &[i32],
+    ys: &[i32],
+    border: BorderMode,
+    dst: &mut [u8],
+) {
+    match Geom::for_image(src, border) {
+        Some(g) => linear_r101(src, &g, &Slices { xs, ys }, dst, &mut Lanes::new()),
+        None => linear_row_generic(src, xs, ys, border, dst),
+    }
+}
+
+/// The per-pixel reference bilinear row (any border): OpenCV's in-range test, then each
+/// neighbour through the border rule.
 ///
 /// The weights are OpenCV's `(32 - ty)(32 - tx)`, `(32 - ty) tx`, `ty (32 - tx)`, `ty tx`
 /// (sum 1024) and the result `(S + 512) >> 10`; evaluated as
 /// `top = 32 p00 + (p01 - p00) tx`, `bot = 32 p10 + (p11 - p10) tx`,
 /// `(32 top + (bot - top) ty + 512) >> 10`, the same integer.
-pub(crate) fn linear_row(
+pub(crate) fn linear_row_generic(
     src: &ImageU8,
     xs: &[i32],
     ys: &[i32],
@@ -155,7 +175,29 @@ pub(crate) fn reflect101(p: i32, len: usize) -> usize {
 }
 
 /// Nearest row: `xs[i]`, `ys[i]` are integer source indices (already saturated to i16).
+#[cfg(test)]
 pub(crate) fn nearest_row(
+    src: &ImageU8,
+    xs: &[i32],
+    ys: &[i32],
+    border: BorderMode,
+    dst: &mut [u8],
+) {
+    match Geom::for_image(src, border) {
+        Some(g) => nearest_r101(
+            src,
+            &g,
+            &Support::ALL,
+            &Slices { xs, ys },
+            dst,
+            &mut Lanes::new(),
+        ),
+        None => nearest_row_generic(src, xs, ys, border, dst),
+    }
+}
+
+/// The per-pixel reference nearest row (any border).
+pub(crate) fn nearest_row_generic(
     src: &ImageU8,
     xs: &[i32],
     ys: &[i32],

@@ -5,14 +5,18 @@
 //! `warpAffineBlockline[NN]`), core/src/matrix_decomp.cpp (`LUImpl`).
 
 use super::border::BorderMode;
-use super::sampler::{cv_round_f64 as cv_round, linear_row, nearest_row, sat16, Interpolation};
+#[cfg(target_arch = "x86_64")]
+use super::kernel::simd;
+use super::kernel::{linear_r101, nearest_r101, Coords, Geom, Lanes, Support};
+use super::sampler::{
+    cv_round_f64 as cv_round, linear_row_generic, nearest_row_generic, sat16, Interpolation,
+};
 use crate::augment::ImageU8;
 
 /// A forward 2x3 affine matrix (input -> output), row-major `[m00, m01, m02, m10, m11, m12]`,
 /// as albumentations passes it to `cv2.warpAffine`.
 pub type Affine = [f64; 6];
 
-const AB_BITS: i32 = 10;
 const AB_SCALE: f64 = 1024.0;
 
 /// `cv2.getRotationMatrix2D(center, angle, scale)` with `center` as OpenCV's `Point2f`.
@@ -141,9 +145,15 @@ pub fn warp_affine_into(
     let bdelta: Vec<i32> = (0..dw)
         .map(|x| cv_round(inv[3] * x as f64 * AB_SCALE))
         .collect();
+    let geom = Geom::for_image(src, border);
+    let support = match (interp, geom) {
+        (Interpolation::Nearest, Some(_)) => Support::of(src),
+        _ => Support::ALL,
+    };
+    let mut lanes = Lanes::new();
     let mut xs = vec![0i32; TILE_W];
     let mut ys = vec![0i32; TILE_W];
-    // Tiles of 32 rows x 128 columns (like OpenCV's blocks) keep the source footprint in L1.
+    // Tiles of 32 rows x 256 columns (like OpenCV's blocks) keep the source footprint in cache.
     for y0 in (0..dst.height()).step_by(TILE_H) {
         let y1 = (y0 + TILE_H).min(dst.height());
         for x0 in (0..dw).step_by(TILE_W) {
@@ -151,27 +161,36 @@ pub fn warp_affine_into(
             let n = x1 - x0;
             for y in y0..y1 {
                 let yf = y as f64;
-                let (xs, ys) = (&mut xs[..n], &mut ys[..n]);
                 let (ad, bd) = (&adelta[x0..x1], &bdelta[x0..x1]);
                 let out = &mut dst.row_mut(y)[x0..x1];
-                match interp {
-                    Interpolation::Linear => {
-                        let bx = cv_round((inv[1] * yf + inv[2]) * AB_SCALE).wrapping_add(16);
-                        let by = cv_round((inv[4] * yf + inv[5]) * AB_SCALE).wrapping_add(16);
-                        for i in 0..n {
-                            xs[i] = bx.wrapping_add(ad[i]) >> (AB_BITS - 5);
-                            ys[i] = by.wrapping_add(bd[i]) >> (AB_BITS - 5);
-                        }
-                        linear_row(src, xs, ys, border, out);
+                let delta = match interp {
+                    Interpolation::Linear => 16,
+                    Interpolation::Nearest => 512,
+                };
+                let bx = cv_round((inv[1] * yf + inv[2]) * AB_SCALE).wrapping_add(delta);
+                let by = cv_round((inv[4] * yf + inv[5]) * AB_SCALE).wrapping_add(delta);
+                match (interp, geom) {
+                    (Interpolation::Linear, Some(g)) => {
+                        let walk = Walk::<5> { bx, by, ad, bd };
+                        linear_r101(src, &g, &walk, out, &mut lanes);
                     }
-                    Interpolation::Nearest => {
-                        let bx = cv_round((inv[1] * yf + inv[2]) * AB_SCALE).wrapping_add(512);
-                        let by = cv_round((inv[4] * yf + inv[5]) * AB_SCALE).wrapping_add(512);
+                    (Interpolation::Nearest, Some(g)) => {
+                        let walk = Walk::<10> { bx, by, ad, bd };
+                        nearest_r101(src, &g, &support, &walk, out, &mut lanes);
+                    }
+                    (Interpolation::Linear, None) => {
+                        let walk = Walk::<5> { bx, by, ad, bd };
                         for i in 0..n {
-                            xs[i] = sat16(bx.wrapping_add(ad[i]) >> AB_BITS);
-                            ys[i] = sat16(by.wrapping_add(bd[i]) >> AB_BITS);
+                            (xs[i], ys[i]) = walk.at(i);
                         }
-                        nearest_row(src, xs, ys, border, out);
+                        linear_row_generic(src, &xs[..n], &ys[..n], border, out);
+                    }
+                    (Interpolation::Nearest, None) => {
+                        let walk = Walk::<10> { bx, by, ad, bd };
+                        for i in 0..n {
+                            (xs[i], ys[i]) = walk.at(i);
+                        }
+                        nearest_row_generic(src, &xs[..n], &ys[..n], border, out);
                     }
                 }
             }
@@ -179,7 +198,55 @@ pub fn warp_affine_into(
     }
 }
 
-const TILE_W: usize = 128;
+/// One row of OpenCV's warpAffine walk: `X = (bx + ad[i]) >> S` (`S = 5`: bilinear, 1/32 px;
+/// `S = 10`: nearest, saturated to i16 as OpenCV stores it).
+struct Walk<'a, const S: i32> {
+    bx: i32,
+    by: i32,
+    ad: &'a [i32],
+    bd: &'a [i32],
+}
+
+impl<const S: i32> Coords for Walk<'_, S> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.ad.len().min(self.bd.len())
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> (i32, i32) {
+        let x = self.bx.wrapping_add(self.ad[i]) >> S;
+        let y = self.by.wrapping_add(self.bd[i]) >> S;
+        if S == 10 {
+            (sat16(x), sat16(y))
+        } else {
+            (x, y)
+        }
+    }
+
+    /// `ad` and `bd` are rounded multiples of the column index, hence monotone: the extremes
+    /// are at the ends (when no i32 sum wraps).
+    fn bounds(&self, start: usize, n: usize) -> Option<[(i32, i32); 2]> {
+        let end = start + n.checked_sub(1)?;
+        let f = |b: i32, d: &[i32]| -> Option<(i32, i32)> {
+            let a = i32::try_from(i64::from(b) + i64::from(d[start])).ok()? >> S;
+            let z = i32::try_from(i64::from(b) + i64::from(d[end])).ok()? >> S;
+            Some((a.min(z), a.max(z)))
+        };
+        Some([f(self.bx, self.ad)?, f(self.by, self.bd)?])
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn at8(&self, i: usize) -> (simd::V, simd::V) {
+        use std::arch::x86_64::*;
+        let x = _mm256_add_epi32(_mm256_set1_epi32(self.bx), simd::load_i32(self.ad, i));
+        let y = _mm256_add_epi32(_mm256_set1_epi32(self.by), simd::load_i32(self.bd, i));
+        (_mm256_srai_epi32::<S>(x), _mm256_srai_epi32::<S>(y))
+    }
+}
+
+const TILE_W: usize = 256;
 const TILE_H: usize = 32;
 
 #[cfg(test)]
