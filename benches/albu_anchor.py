@@ -189,15 +189,20 @@ def measure(sizes, reps, min_time, calls, only=None):
 
 # --------------------------------------------------------------------------- orchestrating
 def criterion_rates(root):
-    """images/s of every benchmark under root (criterion's new/estimates.json, 1 element per iteration)."""
+    """images/s of every benchmark under root (criterion's new/estimates.json, and the elements per
+    iteration from new/benchmark.json: 1 for single transforms, the 160-call cycle for Compose rows)."""
     rates = {}
     for dirpath, _, files in os.walk(root):
         if "estimates.json" in files and os.path.basename(dirpath) == "new":
             rel = os.path.relpath(os.path.dirname(dirpath), root)
             with open(os.path.join(dirpath, "estimates.json")) as f:
                 est = json.load(f)
+            elements = 1
+            if "benchmark.json" in files:
+                with open(os.path.join(dirpath, "benchmark.json")) as f:
+                    elements = (json.load(f).get("throughput") or {}).get("Elements", 1)
             ns = (est.get("median") or est["mean"])["point_estimate"]
-            rates[rel.replace(os.sep, "/")] = 1e9 / ns
+            rates[rel.replace(os.sep, "/")] = elements * 1e9 / ns
     return rates
 
 
