@@ -27,9 +27,53 @@ pub fn hflip(img: &mut ImageU8) {
     if w == 0 {
         return;
     }
+    let avx2 = super::geometry::has_avx2();
     for row in img.data_mut().chunks_exact_mut(w) {
-        row.reverse();
+        reverse_row(row, avx2);
     }
+}
+
+/// `row.reverse()`, 32 bytes from each end per step where AVX2 is available.
+fn reverse_row(row: &mut [u8], avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2 {
+            // SAFETY: AVX2 is available (`has_avx2`).
+            unsafe { reverse_avx2(row) };
+            return;
+        }
+    }
+    let _ = avx2;
+    row.reverse();
+}
+
+/// Swaps byte-reversed 32-byte blocks from both ends inwards, then reverses the middle.
+///
+/// # Safety
+/// AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn reverse_avx2(row: &mut [u8]) {
+    use std::arch::x86_64::*;
+    let rev = _mm256_setr_epi8(
+        15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+        5, 4, 3, 2, 1, 0,
+    );
+    // reverse the bytes of each 128-bit half, then swap the halves
+    let reversed =
+        |v: __m256i| _mm256_permute4x64_epi64::<0b01_00_11_10>(_mm256_shuffle_epi8(v, rev));
+    let p = row.as_mut_ptr();
+    let (mut i, mut j) = (0, row.len());
+    // the blocks [i, i + 32) and [j - 32, j) are disjoint while j - i >= 64
+    while j - i >= 64 {
+        let a = _mm256_loadu_si256(p.add(i) as *const __m256i);
+        let b = _mm256_loadu_si256(p.add(j - 32) as *const __m256i);
+        _mm256_storeu_si256(p.add(i) as *mut __m256i, reversed(b));
+        _mm256_storeu_si256(p.add(j - 32) as *mut __m256i, reversed(a));
+        i += 32;
+        j -= 32;
+    }
+    row[i..j].reverse();
 }
 
 #[cfg(test)]
@@ -49,5 +93,17 @@ mod tests {
         assert_eq!(mask.data(), &[255, 0, 0, 0, 0, 255]);
         t.apply(&mut img, None);
         assert_eq!(img, orig);
+    }
+
+    #[test]
+    fn row_reversal_equals_slice_reverse_at_every_width() {
+        let avx2 = crate::augment::geometry::has_avx2();
+        for w in 0..300 {
+            let v: Vec<u8> = (0..w).map(|i| (i * 7 + 3) as u8).collect();
+            let (mut got, mut want) = (v.clone(), v);
+            reverse_row(&mut got, avx2);
+            want.reverse();
+            assert_eq!(got, want, "width {w}");
+        }
     }
 }

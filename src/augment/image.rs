@@ -118,13 +118,7 @@ impl ImageU8 {
         if self.data.is_empty() {
             return f64::NAN;
         }
-        // u32 partial sums over blocks that cannot overflow (vectorises well), then u64
-        let sum: u64 = self
-            .data
-            .chunks(1 << 16)
-            .map(|c| u64::from(c.iter().map(|&v| u32::from(v)).sum::<u32>()))
-            .sum();
-        sum as f64 / self.data.len() as f64
+        sum_bytes(&self.data) as f64 / self.data.len() as f64
     }
 
     /// Replaces the size and returns the old buffer for reuse; the new buffer is `buf` resized.
@@ -139,6 +133,50 @@ impl ImageU8 {
         self.height = height;
         std::mem::replace(&mut self.data, buf)
     }
+}
+
+/// Exact sum of the bytes.
+fn sum_bytes(data: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is available.
+            return unsafe { sum_bytes_avx2(data) };
+        }
+    }
+    sum_bytes_scalar(data)
+}
+
+/// u32 partial sums over blocks that cannot overflow, then u64.
+fn sum_bytes_scalar(data: &[u8]) -> u64 {
+    data.chunks(1 << 16)
+        .map(|c| u64::from(c.iter().map(|&v| u32::from(v)).sum::<u32>()))
+        .sum()
+}
+
+/// `vpsadbw` against zero: four u64 lane sums per 32 bytes.
+///
+/// # Safety
+/// AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_bytes_avx2(data: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    let zero = _mm256_setzero_si256();
+    let mut acc = [zero; 2];
+    let mut blocks = data.chunks_exact(64);
+    for b in &mut blocks {
+        for (k, a) in acc.iter_mut().enumerate() {
+            let v = _mm256_loadu_si256(b.as_ptr().add(32 * k) as *const __m256i);
+            *a = _mm256_add_epi64(*a, _mm256_sad_epu8(v, zero));
+        }
+    }
+    let mut lanes = [0u64; 4];
+    _mm256_storeu_si256(
+        lanes.as_mut_ptr() as *mut __m256i,
+        _mm256_add_epi64(acc[0], acc[1]),
+    );
+    lanes.iter().sum::<u64>() + sum_bytes_scalar(blocks.remainder())
 }
 
 #[cfg(test)]
@@ -161,5 +199,15 @@ mod tests {
         let big = ImageU8::from_fn(700, 300, |x, y| if (x + y) % 2 == 0 { 255 } else { 254 });
         let want = big.data().iter().map(|&v| v as f64).sum::<f64>() / 210_000.0;
         assert_eq!(big.mean(), want);
+    }
+
+    #[test]
+    fn byte_sum_is_exact_at_every_length() {
+        for len in [0, 1, 31, 63, 64, 65, 1000, 70_000] {
+            let v: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            assert_eq!(sum_bytes(&v), sum_bytes_scalar(&v), "{len}");
+            let full = vec![255u8; len];
+            assert_eq!(sum_bytes(&full), 255 * len as u64, "{len}");
+        }
     }
 }

@@ -174,7 +174,12 @@ impl<'a> FieldStream<'a> {
         bufs: &'a mut FieldBuffers,
     ) -> Self {
         assert!(w > 0 && h > 0, "empty field");
-        let k = gaussian_kernel(sigma, 4.0);
+        // scipy (and the numpy mode) skip the filter for sigma <= 1e-15
+        let k = if sigma > 1e-15 {
+            gaussian_kernel(sigma, 4.0)
+        } else {
+            vec![1.0]
+        };
         let r = k.len() / 2;
         let hk: Vec<f32> = k[r..].iter().map(|&v| v as f32).collect();
         let vk: Vec<f32> = k[r..].iter().map(|&v| (v * alpha) as f32).collect();

@@ -118,3 +118,11 @@ fn seeds_and_fields_differ_and_repeat() {
     assert_ne!(a.0, fast_fields(2, 120.0, 6.0, 64, 48).0);
     assert_ne!(a.0, a.1);
 }
+
+#[test]
+fn vanishing_sigma_leaves_the_noise_unsmoothed() {
+    // sigma^2 underflows to 0 here; the fields must still be the scaled noise, never NaN
+    let (dx, dy) = fast_fields(4, 2.0, 1e-200, 19, 5);
+    assert!(dx.iter().chain(&dy).all(|v| (-2.0..2.0).contains(v)));
+    assert_eq!((dx, dy), fast_fields(4, 2.0, 1e-16, 19, 5));
+}
