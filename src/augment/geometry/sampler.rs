@@ -245,12 +245,8 @@ pub(crate) fn cv_round_f32(v: f32) -> i32 {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let r = v.round_ties_even();
-        if r >= -2_147_483_648.0 && r < 2_147_483_648.0 {
-            r as i32
-        } else {
-            i32::MIN
-        }
+        // every f32 is exactly an f64, so the double rule rounds it the same way
+        cv_round_f64(f64::from(v))
     }
 }
 
