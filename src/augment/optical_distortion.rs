@@ -197,15 +197,7 @@ unsafe fn fill_row_fma(
         xs += 8.0 * ir[0];
         j += 8;
     }
-    // scalar tail
-    while j < width {
-        let x = xs * winv;
-        let (u, v) = distort(x, y, yy, c);
-        row_x[j] = u as f32;
-        row_y[j] = v as f32;
-        xs += ir[0];
-        j += 1;
-    }
+    fill_tail(c, (xs, winv, y, yy), j..width, row_x, row_y);
 }
 
 /// `f64::mul_add` is a single rounding whether it compiles to `vfmadd` (inside [`fill_row_fma`])
@@ -232,14 +224,24 @@ fn fill_row(c: &MapConsts, width: usize, i: usize, row_x: &mut [f32], row_y: &mu
         xs += 8.0 * ir[0];
         j += 8;
     }
-    // scalar tail
-    while j < width {
-        let x = xs * winv;
-        let (u, v) = distort(x, y, yy, c);
-        row_x[j] = u as f32;
-        row_y[j] = v as f32;
-        xs += ir[0];
-        j += 1;
+    fill_tail(c, (xs, winv, y, yy), j..width, row_x, row_y);
+}
+
+/// The scalar tail of a row over the columns `cols`; `at = (xs, winv, y, yy)` as the row left them.
+#[inline(always)]
+fn fill_tail(
+    c: &MapConsts,
+    at: (f64, f64, f64, f64),
+    cols: std::ops::Range<usize>,
+    row_x: &mut [f32],
+    row_y: &mut [f32],
+) {
+    let (mut xs, winv, y, yy) = at;
+    for (u_out, v_out) in row_x[cols.clone()].iter_mut().zip(&mut row_y[cols]) {
+        let (u, v) = distort(xs * winv, y, yy, c);
+        *u_out = u as f32;
+        *v_out = v as f32;
+        xs += c.ir[0];
     }
 }
 
