@@ -82,8 +82,7 @@ fn model_fwd_bwd(c: &mut Criterion) {
 
 /// Serves single timed steps of one model over stdin/stdout for the anchor's `--lockstep` mode.
 fn lockstep(model: &str) -> Result<(), String> {
-    use clap::ValueEnum;
-    let kind = ModelKind::from_str(model, false)?;
+    let kind = ModelKind::from_name(model).ok_or_else(|| format!("unknown model {model}"))?;
     let (_, size) = setup();
     let mut step = Step::new(kind, size);
     let mut out = std::io::stdout().lock();

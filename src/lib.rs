@@ -1,15 +1,20 @@
 //! pneumoflow: the SIIM-ACR pneumothorax 1st-place solution as a timely dataflow over shards.
 //!
-//! Layers (dependencies flow downwards only):
-//! - `data_prep` (separate crate): RLE, DICOM, shards, folds, synthetic data. No tch, no timely.
-//! - [`augment`]: albumentations 0.3.1 transforms, bit-exact with OpenCV. No tch.
+//! Layers (dependencies flow one way, top to bottom):
+//! - `data_prep` (separate crate): formats: RLE, DICOM, shards, folds, synthetic data.
+//! - [`augment`]: albumentations 0.3.1 transforms, bit-exact with OpenCV. No tch, no timely.
+//! - [`data`]: per-record work (sample, prep, dataset writer, host batches). No tch, no timely.
 //! - [`model`]: the solution's networks in tch.
-//! - [`dataflow`]: the only module that uses timely / differential.
-//! - [`commands`]: one module per CLI subcommand (anyhow at this edge).
+//! - [`config`]: the pipeline file composing the sections of the layers above.
+//! - [`dataflow`]: the only module that uses timely: operators, runner, graphs.
+//!
+//! The `pneumoflow` binary (`src/main.rs`, `src/cli/`) turns flags into calls of this library;
+//! clap, indicatif and anyhow live only there.
+#![warn(missing_docs)]
 
 pub mod augment;
-pub mod commands;
+pub mod config;
+pub mod data;
 pub mod dataflow;
 pub mod model;
 pub mod png_io;
-pub mod progress;

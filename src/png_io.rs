@@ -30,27 +30,63 @@ fn encode(
     Ok(out)
 }
 
+/// Why a PNG could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PngError {
+    /// Encoding failed.
+    #[error("{path}: cannot encode PNG: {source}")]
+    Encode {
+        /// The output file.
+        path: std::path::PathBuf,
+        /// The encoder's error.
+        source: png::EncodingError,
+    },
+    /// Writing failed.
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        /// The output file.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Decoding failed.
+    #[error("cannot decode PNG: {0}")]
+    Decode(#[from] png::DecodingError),
+    /// Not an 8-bit grayscale PNG.
+    #[error("expected an 8-bit grayscale PNG, found {color:?} {depth:?}")]
+    NotGray8 {
+        /// The colour type found.
+        color: png::ColorType,
+        /// The bit depth found.
+        depth: png::BitDepth,
+    },
+}
+
 /// Writes a grayscale PNG file atomically.
-pub fn write_gray(path: &Path, width: u32, height: u32, pixels: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let bytes = encode_gray(width, height, pixels)
-        .with_context(|| format!("encoding {}", path.display()))?;
-    data_prep::atomic::write_bytes_atomic(path, &bytes)
-        .with_context(|| format!("writing {}", path.display()))
+pub fn write_gray(path: &Path, width: u32, height: u32, pixels: &[u8]) -> Result<(), PngError> {
+    let bytes = encode_gray(width, height, pixels).map_err(|source| PngError::Encode {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    data_prep::atomic::write_bytes_atomic(path, &bytes).map_err(|source| PngError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Decodes an 8-bit grayscale PNG into (width, height, pixels).
-pub fn decode_gray(bytes: &[u8]) -> anyhow::Result<(u32, u32, Vec<u8>)> {
+pub fn decode_gray(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), PngError> {
     let dec = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = dec.read_info()?;
     let mut buf = vec![0u8; reader.output_buffer_size().unwrap_or(0)];
     let info = reader.next_frame(&mut buf)?;
-    anyhow::ensure!(
-        info.color_type == png::ColorType::Grayscale && info.bit_depth == png::BitDepth::Eight,
-        "expected an 8-bit grayscale PNG, found {:?} {:?}",
-        info.color_type,
-        info.bit_depth
-    );
+    if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Eight {
+        return Err(PngError::NotGray8 {
+            color: info.color_type,
+            depth: info.bit_depth,
+        });
+    }
     buf.truncate(info.buffer_size());
     Ok((info.width, info.height, buf))
 }

@@ -1,4 +1,8 @@
 //! Integration tests (one binary).
+// Helpers shared by the CLI tests.
+mod cli_util;
+// make demo's prep and augment outputs, pinned byte for byte.
+mod pinned_outputs;
 // Foundation: synth -> prep -> inspect/export end to end, resume, corruption.
 mod prep;
 // Bulk re-augmentation and previews through the CLI.

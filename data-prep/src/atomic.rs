@@ -37,6 +37,29 @@ where
     result
 }
 
+/// Writes `path` atomically through a writer that needs a file path of its own (a library that
+/// only writes to paths): `write(temp)` fills the temp file [`temp_path`]`(path)`, which is then
+/// fsynced and renamed over `path`, and the directory fsynced. On error the temp file is removed
+/// and `path` is untouched.
+pub fn write_via_temp<E>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+    io_error: impl Fn(&Path, io::Error) -> E,
+) -> Result<(), E> {
+    let tmp = temp_path(path);
+    let result = write(&tmp).and_then(|()| {
+        File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_error(&tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
+        sync_dir(path).map_err(|e| io_error(path, e))
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic(path, |w| w.write_all(bytes))

@@ -35,44 +35,68 @@ pub enum DicomError {
     /// The file could not be opened or parsed as DICOM.
     #[error("{path}: cannot read DICOM file: {source}")]
     Open {
+        /// The DICOM file.
         path: PathBuf,
+        /// The dicom-rs read error.
         source: Box<dicom_object::ReadError>,
     },
     /// The transfer syntax is not one we decode.
     #[error("{path}: unsupported transfer syntax {uid} ({name}); supported: implicit/explicit VR little endian, explicit VR big endian, JPEG baseline")]
     TransferSyntax {
+        /// The DICOM file.
         path: PathBuf,
+        /// The transfer syntax UID from the file meta header.
         uid: String,
+        /// The transfer syntax's registered name, or `unknown`.
         name: String,
     },
     /// The photometric interpretation is not MONOCHROME1/2.
     #[error("{path}: unsupported photometric interpretation {found:?}; expected MONOCHROME1 or MONOCHROME2")]
-    Photometric { path: PathBuf, found: String },
+    Photometric {
+        /// The DICOM file.
+        path: PathBuf,
+        /// The PhotometricInterpretation value found (empty if absent).
+        found: String,
+    },
     /// A required attribute is missing or has an unexpected value.
     #[error("{path}: attribute {attribute}: {problem}")]
     Attribute {
+        /// The DICOM file.
         path: PathBuf,
+        /// The attribute's DICOM keyword, e.g. `BitsStored`.
         attribute: &'static str,
+        /// What is wrong with it (missing, or the unexpected value).
         problem: String,
     },
     /// The pixel data could not be decoded.
     #[error("{path}: cannot decode pixel data: {message}")]
-    Pixels { path: PathBuf, message: String },
+    Pixels {
+        /// The DICOM file.
+        path: PathBuf,
+        /// The decoder's error message.
+        message: String,
+    },
 }
 
 /// An 8-bit grayscale image read from DICOM, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrayImage {
+    /// Number of rows, in pixels.
     pub height: usize,
+    /// Number of columns, in pixels.
     pub width: usize,
+    /// `height * width` gray values, row-major; 255 is brightest (densest).
     pub pixels: Vec<u8>,
 }
 
 /// What [`read_gray_u8`] found in the file, for reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DicomInfo {
+    /// The transfer syntax UID of the file.
     pub transfer_syntax: String,
+    /// The photometric interpretation: `MONOCHROME1` or `MONOCHROME2`.
     pub photometric: String,
+    /// The BitsStored attribute (1..=16).
     pub bits_stored: u16,
 }
 

@@ -90,17 +90,30 @@ impl TryFrom<FoldRepr> for Fold {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FoldsError {
+    /// The file could not be read.
     #[error("{path}: cannot read folds file: {source}")]
     Io {
+        /// The folds CSV.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// The header lacks one of the required columns.
     #[error("{path}: header must contain the columns fname, fold, exist_labels; found {found:?}")]
-    Header { path: PathBuf, found: String },
+    Header {
+        /// The folds CSV.
+        path: PathBuf,
+        /// The header as found, comma-joined.
+        found: String,
+    },
+    /// A row is malformed, or repeats an image.
     #[error("{path}:{line}: {problem}")]
     Row {
+        /// The folds CSV.
         path: PathBuf,
+        /// 1-based line of the row in the file (0 if unknown).
         line: u64,
+        /// What is wrong with the row.
         problem: String,
     },
 }
@@ -108,8 +121,11 @@ pub enum FoldsError {
 /// One row of a folds CSV.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoldEntry {
+    /// Image id (`fname` without its `.png` suffix).
     pub id: String,
+    /// The image's fold.
     pub fold: Fold,
+    /// `exist_labels`: whether the image has a pneumothorax mask.
     pub label: bool,
     /// 1-based line in the file.
     pub line: u64,

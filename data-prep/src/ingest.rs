@@ -15,20 +15,31 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum IngestError {
+    /// The image's DICOM could not be read.
     #[error(transparent)]
     Dicom(#[from] DicomError),
+    /// One of the image's RLE rows could not be decoded.
     #[error("{csv}:{line}: image {id} ({height}x{width}): {source}")]
     Rle {
+        /// The RLE CSV the row came from.
         csv: PathBuf,
+        /// 1-based line of the row in the CSV.
         line: u64,
+        /// Image id.
         id: String,
+        /// Original image height, in pixels, the RLE was decoded against.
         height: usize,
+        /// Original image width, in pixels, the RLE was decoded against.
         width: usize,
+        /// The RLE decoding error.
         source: rle::RleError,
     },
+    /// A file's metadata could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
 }
@@ -36,10 +47,15 @@ pub enum IngestError {
 /// A decoded DICOM, already at the target size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecodedImage {
+    /// Image id.
     pub id: String,
+    /// `size * size` 8-bit gray pixels, row-major.
     pub image: Vec<u8>,
+    /// Side of the resized square image, in pixels.
     pub size: u32,
+    /// Height of the DICOM image before resizing, in pixels.
     pub orig_height: u32,
+    /// Width of the DICOM image before resizing, in pixels.
     pub orig_width: u32,
 }
 

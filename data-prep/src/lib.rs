@@ -1,5 +1,6 @@
 //! pneumoflow data formats: SIIM RLE, DICOM reading, the shard format, folds, and the synthetic
 //! SIIM dataset generator. Needs neither tch nor timely.
+#![warn(missing_docs)]
 
 pub mod atomic;
 pub mod dicom;

@@ -21,13 +21,22 @@ pub enum RleError {
     OddTokens(usize),
     /// A token is not a non-negative integer.
     #[error("RLE token {index} ({token:?}) is not a non-negative integer")]
-    NotANumber { index: usize, token: String },
+    NotANumber {
+        /// 0-based position of the token in the string.
+        index: usize,
+        /// The offending token.
+        token: String,
+    },
     /// A run ends past the last pixel.
     #[error("RLE run {pair} covers pixels {start}..{end}, past the image end ({pixels} pixels)")]
     PastEnd {
+        /// 0-based index of the (start, length) pair.
         pair: usize,
+        /// Absolute column-major index of the run's first pixel.
         start: u64,
+        /// Absolute column-major index one past the run's last pixel.
         end: u64,
+        /// Number of pixels in the image (H×W).
         pixels: u64,
     },
 }

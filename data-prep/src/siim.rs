@@ -24,34 +24,61 @@ pub const RLE_CSV: &str = "train-rle.csv";
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum SiimError {
+    /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// A required part of the input layout does not exist.
     #[error("{path}: missing; expected the SIIM layout ({TRAIN_DIR}/, {TEST_DIR}/, {RLE_CSV})")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The missing directory or file.
+        path: PathBuf,
+    },
+    /// Two DICOM files have the same image id (file stem).
     #[error("image id {id} appears twice: {first} and {second}")]
     DuplicateId {
+        /// The repeated image id.
         id: String,
+        /// The first file with that id (in path order).
         first: PathBuf,
+        /// The second file with that id.
         second: PathBuf,
     },
+    /// The RLE CSV's header is not `ImageId, EncodedPixels`.
     #[error("{path}: header must be `ImageId, EncodedPixels`; found {found:?}")]
-    Header { path: PathBuf, found: String },
+    Header {
+        /// The RLE CSV.
+        path: PathBuf,
+        /// The header as found, comma-joined.
+        found: String,
+    },
+    /// A CSV row is malformed.
     #[error("{path}:{line}: {problem}")]
     Row {
+        /// The RLE CSV.
         path: PathBuf,
+        /// 1-based line of the row in the CSV (0 if unknown).
         line: u64,
+        /// What is wrong with the row.
         problem: String,
     },
+    /// A row's `EncodedPixels` is not a valid RLE string.
     #[error("{path}:{line}: image {id}: {source}")]
     Rle {
+        /// The RLE CSV.
         path: PathBuf,
+        /// 1-based line of the row in the CSV.
         line: u64,
+        /// The row's image id.
         id: String,
+        /// The RLE parsing error.
         source: rle::RleError,
     },
+    /// `--strict` was given and the inputs have mismatches; holds the formatted report.
     #[error("mismatches between the inputs (--strict):\n{0}")]
     Strict(String),
 }
@@ -59,7 +86,9 @@ pub enum SiimError {
 /// One DICOM file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DicomFile {
+    /// Image id: the file name without its `.dcm` extension.
     pub id: String,
+    /// Path of the file.
     pub path: PathBuf,
 }
 
@@ -75,7 +104,9 @@ pub struct RleRow {
 /// `train-rle.csv`, grouped by image id (rows in file order).
 #[derive(Debug, Clone, Default)]
 pub struct RleTable {
+    /// Path of the CSV that was read.
     pub path: PathBuf,
+    /// Rows by image id, each image's rows in file order.
     pub rows: BTreeMap<String, Vec<RleRow>>,
 }
 
@@ -206,11 +237,18 @@ pub fn read_rle_csv(path: &Path) -> Result<RleTable, SiimError> {
 pub enum FoldSource {
     /// Imported from a folds CSV in the solution's format.
     Csv {
+        /// The folds CSV.
         path: PathBuf,
+        /// Its rows, as read by [`crate::folds::read_folds_csv`].
         entries: Vec<FoldEntry>,
     },
     /// Generated: deterministic stratified K folds.
-    Stratified { k: u8, seed: u64 },
+    Stratified {
+        /// Number of folds.
+        k: u8,
+        /// Seed of the shuffle (see [`crate::folds::stratified_folds`]).
+        seed: u64,
+    },
 }
 
 /// Everything that did not line up between the inputs. Each list is sorted.
@@ -260,6 +298,7 @@ impl MismatchReport {
         ]
     }
 
+    /// True when every list is empty: the inputs line up.
     pub fn is_clean(&self) -> bool {
         self.lists().iter().all(|(_, l)| l.is_empty())
     }
@@ -286,11 +325,15 @@ impl fmt::Display for MismatchReport {
 /// One image to ingest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrepItem {
+    /// Image id.
     pub id: String,
+    /// Path of the image's DICOM file.
     pub path: PathBuf,
+    /// Train or test, from the directory the DICOM was found in.
     pub split: Split,
     /// RLE rows (train only; may be empty or `-1`).
     pub rle_rows: Vec<RleRow>,
+    /// The image's fold ([`Fold::Unassigned`] for test images).
     pub fold: Fold,
 }
 
@@ -305,7 +348,9 @@ impl PrepItem {
 /// The ingestion plan: items sorted (train by id, then test by id) and the report.
 #[derive(Debug, Clone)]
 pub struct PrepPlan {
+    /// Images to ingest: train sorted by id, then test sorted by id.
     pub items: Vec<PrepItem>,
+    /// Mismatches found between the inputs.
     pub report: MismatchReport,
 }
 

@@ -6,11 +6,28 @@ use super::AugmentError;
 ///
 /// Images are grey X-rays; masks use the same type with values {0, 255} (or {0, 1}): geometric
 /// transforms resample masks with nearest-neighbour, so mask values are never mixed.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawImage")]
 pub struct ImageU8 {
     width: usize,
     height: usize,
     data: Vec<u8>,
+}
+
+/// The serialized form, checked into an [`ImageU8`] (so a decoded image always fits its size).
+#[derive(serde::Deserialize)]
+struct RawImage {
+    width: usize,
+    height: usize,
+    data: Vec<u8>,
+}
+
+impl TryFrom<RawImage> for ImageU8 {
+    type Error = AugmentError;
+
+    fn try_from(r: RawImage) -> Result<Self, AugmentError> {
+        ImageU8::from_vec(r.width, r.height, r.data)
+    }
 }
 
 impl std::fmt::Debug for ImageU8 {
@@ -31,7 +48,7 @@ impl ImageU8 {
 
     /// Wraps a row-major buffer; fails if `data.len() != width * height`.
     pub fn from_vec(width: usize, height: usize, data: Vec<u8>) -> Result<Self, AugmentError> {
-        if data.len() != width * height {
+        if width.checked_mul(height) != Some(data.len()) {
             return Err(AugmentError::ImageSize {
                 width,
                 height,

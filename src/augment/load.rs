@@ -60,10 +60,27 @@ fn parse_toml(text: &str, origin: &str) -> Result<(AugmentConfig, String), Augme
         origin: origin.to_string(),
         source,
     })?;
+    parse_toml_table(&doc, origin)
+}
+
+/// Builds the pipeline of a parsed TOML document (its `[augment]` section, or top-level `p` /
+/// `transforms`); `origin` (a file name) prefixes error messages.
+pub fn transforms_from_toml_table(
+    doc: &toml::Table,
+    origin: &str,
+) -> Result<Pipeline, AugmentError> {
+    let (config, root) = parse_toml_table(doc, origin)?;
+    config.build_in(origin, &root)
+}
+
+fn parse_toml_table(
+    doc: &toml::Table,
+    origin: &str,
+) -> Result<(AugmentConfig, String), AugmentError> {
     let (table, root) = match doc.get("augment") {
         Some(toml::Value::Table(t)) => (t.clone(), "augment"),
         Some(_) => return Err(structure(origin, "`augment` must be a table ([augment])")),
-        None if doc.contains_key("transforms") => (doc, ""),
+        None if doc.contains_key("transforms") => (doc.clone(), ""),
         None => {
             return Err(structure(
                 origin,

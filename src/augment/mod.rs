@@ -103,7 +103,7 @@ pub use gamma::{gamma_lut, RandomGamma};
 pub use geometry::{BorderMode, Interpolation};
 pub use grid_distortion::{grid_axis, GridDistortion, GridParams};
 pub use image::ImageU8;
-pub use load::load_transforms;
+pub use load::{load_transforms, transforms_from_toml_table};
 pub use normalize::{to_unit_into, unit_table, Normalize};
 pub use optical_distortion::{optical_map, OpticalDistortion, OpticalParams};
 pub use pipeline::{Pipeline, NETWORK_CHANNELS};

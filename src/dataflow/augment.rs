@@ -1,94 +1,73 @@
-//! The bulk re-augmentation graph: read record → augment (copy k) → compress → shard writers.
+//! The bulk re-augmentation graph: plan positions → sample (read + augment copy `k` of a
+//! record, `ID#k`) → compress → shard writers (the one exchange, by shard).
 //!
-//! Output position `j` is copy `k = j % copies` of input record `j / copies`; it is stored as
-//! `ID#k` with label, fold and object count carried over. Copy `k` uses the generator
-//! `sample_rng(seed, k, ID)`, so the output depends only on (seed, copy, id), never on the worker
-//! count or order.
+//! Output position `j` is copy `k = j % copies` of input record `j / copies`, drawn from
+//! `sample_rng(seed, k, ID)`: the output depends only on (seed, copy, id).
 
-use super::driver::run_graph;
-use super::shard_writer::{write_shards, Payload, ShardOutcome, ShardTask};
-use crate::augment::{sample_rng, ImageU8, Pipeline};
-use data_prep::shard::{encode_record, Decoder, Record, RecordMeta, ShardSet};
-use indicatif::ProgressBar;
+use super::encode::EncodeRecords;
+use super::prep::outcomes;
+use super::runner::{run_dataflow, DataflowError, Execution};
+use super::sample::{SampleRecords, SampleRequest};
+use super::write_shards::{WriteEvent, WriteShards};
+use crate::data::writer::{ShardOutcome, ShardTask};
+use crate::data::{copy_id, Dataset};
 use std::sync::Arc;
 use timely::dataflow::operators::vec::Map;
 
 /// Everything the augment graph needs.
+#[derive(Clone)]
 pub struct AugmentJob {
-    pub input: Arc<ShardSet>,
-    pub pipeline: Pipeline,
+    /// The input dataset with its pipeline and seed.
+    pub dataset: Arc<Dataset>,
+    /// Copies per input record.
     pub copies: usize,
-    pub seed: u64,
+    /// zstd level.
     pub level: i32,
-    pub tasks: Vec<ShardTask>,
-    pub workers: usize,
-    pub batch: usize,
+    /// Shards to write.
+    pub tasks: Arc<Vec<ShardTask>>,
 }
 
-/// The id of copy `k` of record `id`.
-pub fn copy_id(id: &str, k: usize) -> String {
-    format!("{id}#{k}")
+/// The sample request of output position `j`.
+pub fn copy_request(j: usize, copies: usize) -> SampleRequest {
+    SampleRequest {
+        position: j,
+        index: j / copies,
+        epoch: (j % copies) as u64,
+    }
 }
 
-/// Augments copy `k` of input record `index` into a new record.
-pub fn augment_record(
-    set: &ShardSet,
-    index: usize,
-    k: usize,
-    pipeline: &Pipeline,
-    seed: u64,
-    dec: &mut Decoder,
-) -> Result<Record, String> {
-    let rec = set.read(index, dec).map_err(|e| format!("{e:#}"))?;
-    let (w, h) = (rec.meta.width as usize, rec.meta.height as usize);
-    let mut image =
-        ImageU8::from_vec(w, h, rec.image).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?;
-    let mut mask = match rec.mask {
-        Some(m) => {
-            Some(ImageU8::from_vec(w, h, m).map_err(|e| format!("record {}: {e:#}", rec.meta.id))?)
-        }
-        None => None,
-    };
-    let mut rng = sample_rng(seed, k as u64, &rec.meta.id);
-    pipeline
-        .apply(&mut image, mask.as_mut(), &mut rng)
-        .map_err(|e| format!("record {} copy {k}: {e:#}", rec.meta.id))?;
-    let meta = RecordMeta {
-        id: copy_id(&rec.meta.id, k),
-        height: image.height() as u32,
-        width: image.width() as u32,
-        ..rec.meta
-    };
-    Ok(Record {
-        meta,
-        image: image.into_vec(),
-        mask: mask.map(ImageU8::into_vec),
-    })
-}
-
-/// Runs the augment graph and returns one outcome per task.
-pub fn run_augment(job: AugmentJob, progress: ProgressBar) -> Result<Vec<ShardOutcome>, String> {
+/// Runs the augment graph; `progress(n)` is called on process 0 as records reach their writers.
+/// Returns the outcome of every task (on process 0; empty elsewhere), by shard number.
+pub fn run_augment(
+    execution: &Execution,
+    job: AugmentJob,
+    progress: impl Fn(u64) + Send + Sync + 'static,
+) -> Result<Vec<ShardOutcome>, DataflowError> {
     let positions: Vec<usize> = job.tasks.iter().flat_map(|t| t.items.clone()).collect();
-    let (workers, batch) = (job.workers, job.batch);
-    let tasks = Arc::new(job.tasks);
-    let (input, pipeline, copies, seed, level) =
-        (job.input, job.pipeline, job.copies, job.seed, job.level);
-    run_graph(
-        workers,
-        positions,
-        batch,
-        move |_index, _scope, positions| {
-            let set = Arc::clone(&input);
-            let pipeline = pipeline.clone();
-            let mut dec = Decoder::new();
-            let compressed = positions.map(move |j: usize| -> Payload {
-                let rec = augment_record(&set, j / copies, j % copies, &pipeline, seed, &mut dec);
-                (
-                    j,
-                    rec.and_then(|r| encode_record(&r, level).map_err(|e| format!("{e:#}"))),
-                )
-            });
-            write_shards(compressed, Arc::clone(&tasks), progress.clone())
+    let events = run_dataflow(
+        execution,
+        Arc::new(positions),
+        move |_info, positions| {
+            let copies = job.copies;
+            let origin_set = Arc::clone(&job.dataset);
+            positions
+                .map(move |j: usize| copy_request(j, copies))
+                .sample_records(Arc::clone(&job.dataset))
+                .map(move |(j, sample)| {
+                    let record = sample.map(|mut s| {
+                        s.meta.id = copy_id(&s.meta.id, j % copies);
+                        s.into_record()
+                    });
+                    (j, record)
+                })
+                .encode_records(job.level, move |j| origin_set.origin(j / copies))
+                .write_shards(Arc::clone(&job.tasks))
         },
-    )
+        move |event: &WriteEvent| {
+            if let WriteEvent::Received(n) = event {
+                progress(*n as u64);
+            }
+        },
+    )?;
+    Ok(outcomes(events))
 }

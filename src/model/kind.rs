@@ -5,17 +5,14 @@ use std::fmt;
 use tch::Tensor;
 
 /// One of the solution's segmentation networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     /// TernausNet AlbuNet (ResNet34 U-Net), input x/255.
-    #[value(name = "albunet")]
     Albunet,
     /// selim `Resnet` (ResNet50 U-Net), input ImageNet-normalised.
-    #[value(name = "resnet50_unet")]
     Resnet50Unet,
     /// selim `SCSEUnet` (SE-ResNeXt50 scSE U-Net), input x/255.
-    #[value(name = "seresnext50_unet")]
     Seresnext50Unet,
 }
 
@@ -49,6 +46,11 @@ impl ModelKind {
             ModelKind::Resnet50Unet => "resnet50_unet",
             ModelKind::Seresnext50Unet => "seresnext50_unet",
         }
+    }
+
+    /// The kind named `name` (`albunet`, `resnet50_unet`, `seresnext50_unet`).
+    pub fn from_name(name: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// Input height and width must be positive multiples of this.
@@ -109,17 +111,17 @@ impl InputNorm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::ValueEnum;
     use tch::Kind;
 
     #[test]
-    fn names_parse_on_the_cli_and_in_config() {
+    fn names_are_the_config_names() {
         for kind in ModelKind::ALL {
-            assert_eq!(ModelKind::from_str(kind.name(), false), Ok(kind));
             let json = serde_json::to_string(&kind).expect("serialise");
             assert_eq!(json, format!("\"{}\"", kind.name()));
+            let back: ModelKind = serde_json::from_str(&json).expect("parse");
+            assert_eq!(back, kind);
         }
-        assert!(ModelKind::from_str("resnet50-unet", false).is_err());
+        assert!(serde_json::from_str::<ModelKind>("\"resnet50-unet\"").is_err());
     }
 
     #[test]

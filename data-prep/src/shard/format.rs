@@ -24,12 +24,24 @@ pub const DATA_START: u64 = 4096;
 /// Bytes per index entry.
 pub const ENTRY_LEN: usize = 56;
 
-/// Train (labelled) or test (no mask) record.
+/// Which half of the challenge a record (or a synthetic case) belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
+    /// Labelled: `dicom-images-train`, with rows in `train-rle.csv`; records carry a mask.
     Train,
+    /// Unlabelled: `dicom-images-test`; records have no mask.
     Test,
+}
+
+impl Split {
+    /// The challenge's folder name for this split.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Split::Train => crate::siim::TRAIN_DIR,
+            Split::Test => crate::siim::TEST_DIR,
+        }
+    }
 }
 
 /// How a record's mask is stored.
@@ -46,16 +58,21 @@ pub enum MaskKind {
 /// Everything about a record except its pixels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordMeta {
+    /// Image id.
     pub id: String,
+    /// Train or test.
     pub split: Split,
     /// Stored size (the dataset's target size).
     pub height: u32,
+    /// Stored width, in pixels.
     pub width: u32,
     /// Size of the source image before resizing.
     pub orig_height: u32,
+    /// Width of the source image before resizing, in pixels.
     pub orig_width: u32,
     /// Pneumothorax present; `None` for test records.
     pub label: Option<bool>,
+    /// The record's cross-validation fold.
     pub fold: Fold,
     /// Number of RLE rows (objects) of the image; 0 for negatives and test records.
     pub n_objects: u16,
@@ -64,19 +81,28 @@ pub struct RecordMeta {
 /// A record with its pixels: image `u8` H×W row-major, mask 0/255 (`None` for test records).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// Everything but the pixels.
     pub meta: RecordMeta,
+    /// `height * width` gray pixels, row-major.
     pub image: Vec<u8>,
+    /// `height * width` mask pixels, 0/255, row-major; `None` for test records.
     pub mask: Option<Vec<u8>>,
 }
 
 /// The fixed header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Format version (bytes 8..12); must equal [`VERSION`].
     pub version: u32,
+    /// Number of records in the shard (bytes 16..24).
     pub record_count: u64,
+    /// Offset of the index from the start of the file, just after the last payload (bytes 24..32).
     pub index_offset: u64,
+    /// Length of the index in bytes, `record_count * ENTRY_LEN` (bytes 32..40).
     pub index_len: u64,
+    /// Offset of the id table from the start of the file, right after the index (bytes 40..48).
     pub ids_offset: u64,
+    /// Length of the id table in bytes; the table ends the file (bytes 48..56).
     pub ids_len: u64,
     /// Hash of the inputs and settings that produced the shard (used to resume prep).
     pub fingerprint: u64,
@@ -140,24 +166,40 @@ impl Header {
 /// One index entry: where the record is and its metadata (minus the id, kept in the id table).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IndexEntry {
+    /// Offset of the record's compressed payload from the start of the file (bytes 0..8).
     pub offset: u64,
+    /// Length of the compressed payload (one zstd frame) in bytes (bytes 8..12).
     pub comp_len: u32,
+    /// Length of the decompressed payload in bytes: image, plus mask if stored (bytes 12..16).
     pub raw_len: u32,
+    /// CRC32 of the compressed payload (bytes 16..20).
     pub crc: u32,
+    /// Stored image height, in pixels (bytes 20..24).
     pub height: u32,
+    /// Stored image width, in pixels (bytes 24..28).
     pub width: u32,
+    /// Height of the source image before resizing, in pixels (bytes 28..32).
     pub orig_height: u32,
+    /// Width of the source image before resizing, in pixels (bytes 32..36).
     pub orig_width: u32,
+    /// Split code (byte 36): 0 train, 1 test.
     pub split: Split,
+    /// Label code (byte 37): 0 negative, 1 positive, 2 none (test).
     pub label: Option<bool>,
+    /// How the mask is stored (byte 38, the [`MaskKind`] discriminant).
     pub mask: MaskKind,
+    /// Fold kind (byte 39: 0 index, 1 always-train, 2 unassigned) and fold index (byte 40).
     pub fold: Fold,
+    /// Number of objects in the mask (bytes 42..44).
     pub n_objects: u16,
+    /// Offset of the record's id within the id table, in bytes (bytes 44..48).
     pub id_offset: u32,
+    /// Length of the record's UTF-8 id in bytes (bytes 48..52).
     pub id_len: u32,
 }
 
 impl IndexEntry {
+    /// Appends the entry's `ENTRY_LEN` little-endian bytes to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&self.offset.to_le_bytes());
@@ -193,6 +235,7 @@ impl IndexEntry {
         debug_assert_eq!(out.len() - start, ENTRY_LEN);
     }
 
+    /// Decodes an entry from `b` (at least `ENTRY_LEN` bytes); the error names a bad code byte.
     pub fn decode(b: &[u8]) -> Result<IndexEntry, String> {
         let split = match b[36] {
             0 => Split::Train,
@@ -256,6 +299,7 @@ impl Default for Fnv64 {
 }
 
 impl Fnv64 {
+    /// Hashes `bytes` into the state, with no length prefix.
     pub fn write(&mut self, bytes: &[u8]) -> &mut Self {
         for &b in bytes {
             self.0 ^= b as u64;

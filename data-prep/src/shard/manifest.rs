@@ -21,11 +21,13 @@ pub const MANIFEST_VERSION: u32 = 1;
 pub struct ShardInfo {
     /// File name relative to the manifest's directory.
     pub file: String,
+    /// Number of records in the shard.
     pub records: usize,
     /// Size of the file.
     pub bytes: u64,
     /// Sum of uncompressed record payloads.
     pub raw_bytes: u64,
+    /// Fingerprint from the shard's header; must match the file when the dataset is opened.
     pub fingerprint: u64,
 }
 
@@ -33,16 +35,27 @@ pub struct ShardInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ManifestRecord {
+    /// Image id.
     pub id: String,
+    /// Index of the record's shard in [`Manifest::shards`].
     pub shard: u32,
+    /// Position of the record within its shard.
     pub slot: u32,
+    /// Train or test.
     pub split: Split,
+    /// Pneumothorax present; `None` for test records.
     pub label: Option<bool>,
+    /// The record's fold.
     pub fold: Fold,
+    /// Stored image height, in pixels.
     pub height: u32,
+    /// Stored image width, in pixels.
     pub width: u32,
+    /// Height of the source image before resizing, in pixels.
     pub orig_height: u32,
+    /// Width of the source image before resizing, in pixels.
     pub orig_width: u32,
+    /// Number of RLE rows (objects) of the image; 0 for negatives and test records.
     pub n_objects: u16,
 }
 
@@ -74,17 +87,22 @@ impl ManifestRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// Format name; always [`MANIFEST_FORMAT`].
     pub format: String,
+    /// Manifest version; [`MANIFEST_VERSION`] for this build.
     pub version: u32,
     /// Stored image size (square).
     pub size: u32,
     /// Free-form provenance: which command and inputs produced the dataset.
     pub source: serde_json::Value,
+    /// The shard files, in order; [`ManifestRecord::shard`] indexes this list.
     pub shards: Vec<ShardInfo>,
+    /// Every record of the dataset, in dataset order (the record index used by readers).
     pub records: Vec<ManifestRecord>,
 }
 
 impl Manifest {
+    /// An empty manifest (no shards or records) for images of `size`×`size`.
     pub fn new(size: u32, source: serde_json::Value) -> Manifest {
         Manifest {
             format: MANIFEST_FORMAT.into(),

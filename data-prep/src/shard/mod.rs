@@ -1,6 +1,6 @@
 //! Memory-mapped zstd shards: the dataset format every pneumoflow stage reads.
 //!
-//! A dataset is a directory of shard files (`shard-00000.pfs`, see [`format`]) plus a
+//! A dataset is a directory of shard files (`shard-00000.pfs`, see [`mod@format`]) plus a
 //! `manifest.json` ([`manifest`]). [`ShardSet`] opens a dataset for random access by record index
 //! or id; every record read checks its checksum.
 
@@ -12,7 +12,9 @@ pub mod writer;
 pub use format::{MaskKind, Record, RecordMeta, Split};
 pub use manifest::{Manifest, ManifestRecord, ShardInfo, MANIFEST_FILE};
 pub use reader::{Decoder, ShardFile};
-pub use writer::{encode_record, write_shard, EncodedRecord, ShardSummary, DEFAULT_LEVEL};
+pub use writer::{
+    encode_record, write_shard, EncodedRecord, RecordCompressor, ShardSummary, DEFAULT_LEVEL,
+};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,32 +24,65 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ShardError {
+    /// A shard or manifest file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The underlying I/O error.
         source: std::io::Error,
     },
+    /// A shard's header, index or id table is invalid.
     #[error("{path}: corrupt shard: {problem}")]
-    Corrupt { path: PathBuf, problem: String },
-    #[error("{path}: record {slot} ({id}): checksum mismatch (stored {expected:08x}, computed {found:08x})")]
-    Checksum {
+    Corrupt {
+        /// The shard file.
         path: PathBuf,
-        slot: usize,
-        id: String,
-        expected: u32,
-        found: u32,
-    },
-    #[error("{path}: record {slot} ({id}): {problem}")]
-    Record {
-        path: PathBuf,
-        slot: usize,
-        id: String,
+        /// What is wrong.
         problem: String,
     },
+    /// A record's compressed payload does not match the CRC32 in its index entry.
+    #[error("{path}: record {slot} ({id}): checksum mismatch (stored {expected:08x}, computed {found:08x})")]
+    Checksum {
+        /// The shard file.
+        path: PathBuf,
+        /// Position of the record within the shard.
+        slot: usize,
+        /// The record's id.
+        id: String,
+        /// CRC32 stored in the index entry.
+        expected: u32,
+        /// CRC32 computed from the payload as read.
+        found: u32,
+    },
+    /// A record's payload passed its checksum but could not be decoded to the expected size.
+    #[error("{path}: record {slot} ({id}): {problem}")]
+    Record {
+        /// The shard file.
+        path: PathBuf,
+        /// Position of the record within the shard.
+        slot: usize,
+        /// The record's id.
+        id: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The manifest is unreadable, of another format or version, or disagrees with the shards.
     #[error("{path}: bad manifest: {problem}")]
-    Manifest { path: PathBuf, problem: String },
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A record could not be compressed (bad sizes, or a zstd error).
     #[error("record {id}: cannot compress: {message}")]
-    Compress { id: String, message: String },
+    Compress {
+        /// The record's id (empty when creating the zstd context failed).
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No record in the dataset has this id.
     #[error("no record with id {0:?} in this dataset")]
     UnknownId(String),
 }
@@ -120,22 +155,27 @@ impl ShardSet {
         })
     }
 
+    /// The dataset directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// The dataset's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
 
+    /// The open shards, in manifest order.
     pub fn shards(&self) -> &[ShardFile] {
         &self.shards
     }
 
+    /// Number of records in the dataset.
     pub fn len(&self) -> usize {
         self.manifest.records.len()
     }
 
+    /// True when the dataset has no records.
     pub fn is_empty(&self) -> bool {
         self.manifest.records.is_empty()
     }

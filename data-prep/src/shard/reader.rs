@@ -23,6 +23,7 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// A fresh zstd decompression context.
     pub fn new() -> Decoder {
         Decoder {
             ctx: zstd::bulk::Decompressor::new().expect("zstd decompression context"),
@@ -104,18 +105,22 @@ impl ShardFile {
         })
     }
 
+    /// Path the shard was opened from.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Number of records in the shard.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// True when the shard holds no records.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The fingerprint stored in the header (hash of the inputs and settings that produced it).
     pub fn fingerprint(&self) -> u64 {
         self.header.fingerprint
     }
@@ -130,10 +135,12 @@ impl ShardFile {
         self.entries.iter().map(|e| e.raw_len as u64).sum()
     }
 
+    /// Id of record `slot`.
     pub fn id(&self, slot: usize) -> &str {
         &self.ids[slot]
     }
 
+    /// Ids of all records, in slot order.
     pub fn ids(&self) -> &[String] {
         &self.ids
     }

@@ -16,59 +16,108 @@ pub const DEFAULT_LEVEL: i32 = -3;
 /// A record compressed and ready to be placed in a shard.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EncodedRecord {
+    /// The record's metadata.
     pub meta: RecordMeta,
+    /// How the mask is stored in `payload`.
     pub mask: MaskKind,
+    /// Length of the uncompressed payload in bytes (image, plus mask if stored).
     pub raw_len: u32,
+    /// CRC32 of `payload`.
     pub crc: u32,
+    /// The compressed payload: one zstd frame.
     pub payload: Vec<u8>,
 }
 
 /// Compresses a record. An all-zero training mask is not stored (the reader rebuilds it).
-///
-/// # Panics
-/// If the image or mask length is not `height*width` (a programming error upstream).
+/// One-off form of [`RecordCompressor::encode`].
 pub fn encode_record(rec: &Record, level: i32) -> Result<EncodedRecord, ShardError> {
-    let n = (rec.meta.height * rec.meta.width) as usize;
-    assert_eq!(
-        rec.image.len(),
-        n,
-        "image of {} must be height*width",
-        rec.meta.id
-    );
-    let mask = match &rec.mask {
-        None => MaskKind::Absent,
-        Some(m) => {
-            assert_eq!(m.len(), n, "mask of {} must be height*width", rec.meta.id);
-            if m.iter().all(|&v| v == 0) {
-                MaskKind::Empty
-            } else {
-                MaskKind::Stored
-            }
-        }
-    };
-    let mut raw = Vec::with_capacity(if mask == MaskKind::Stored { 2 * n } else { n });
-    raw.extend_from_slice(&rec.image);
-    if let (MaskKind::Stored, Some(m)) = (mask, &rec.mask) {
-        raw.extend(m.iter().map(|&v| if v != 0 { 255u8 } else { 0 }));
+    RecordCompressor::new(level)?.encode(rec)
+}
+
+/// Compresses records with one reusable zstd context (faster than a context per record; the
+/// bytes are the same).
+pub struct RecordCompressor {
+    ctx: zstd::bulk::Compressor<'static>,
+    raw: Vec<u8>,
+}
+
+impl RecordCompressor {
+    /// A compressor at zstd `level` (negative: zstd's fast levels).
+    pub fn new(level: i32) -> Result<RecordCompressor, ShardError> {
+        let ctx = zstd::bulk::Compressor::new(level).map_err(|e| ShardError::Compress {
+            id: String::new(),
+            message: format!("cannot create a zstd context at level {level}: {e}"),
+        })?;
+        Ok(RecordCompressor {
+            ctx,
+            raw: Vec::new(),
+        })
     }
-    let payload = zstd::bulk::compress(&raw, level).map_err(|e| ShardError::Compress {
-        id: rec.meta.id.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(EncodedRecord {
-        meta: rec.meta.clone(),
-        mask,
-        raw_len: raw.len() as u32,
-        crc: crc32fast::hash(&payload),
-        payload,
-    })
+
+    /// Compresses `rec`. An all-zero training mask is not stored (the reader rebuilds it); a
+    /// stored mask is normalised to 0/255.
+    pub fn encode(&mut self, rec: &Record) -> Result<EncodedRecord, ShardError> {
+        let bad = |message: String| ShardError::Compress {
+            id: rec.meta.id.clone(),
+            message,
+        };
+        let n = (rec.meta.height as usize)
+            .checked_mul(rec.meta.width as usize)
+            .ok_or_else(|| bad("height*width overflows".into()))?;
+        if rec.image.len() != n {
+            return Err(bad(format!(
+                "image has {} bytes, expected {}x{} = {n}",
+                rec.image.len(),
+                rec.meta.width,
+                rec.meta.height
+            )));
+        }
+        let mask = match &rec.mask {
+            None => MaskKind::Absent,
+            Some(m) if m.len() != n => {
+                return Err(bad(format!(
+                    "mask has {} bytes, expected {}x{} = {n}",
+                    m.len(),
+                    rec.meta.width,
+                    rec.meta.height
+                )))
+            }
+            Some(m) if m.iter().all(|&v| v == 0) => MaskKind::Empty,
+            Some(_) => MaskKind::Stored,
+        };
+        let raw_len = if mask == MaskKind::Stored { 2 * n } else { n };
+        let raw_len_u32 = u32::try_from(raw_len)
+            .map_err(|_| bad(format!("payload of {raw_len} bytes exceeds 4 GiB")))?;
+        let payload = match (mask, &rec.mask) {
+            (MaskKind::Stored, Some(m)) => {
+                self.raw.clear();
+                self.raw.reserve(raw_len);
+                self.raw.extend_from_slice(&rec.image);
+                self.raw
+                    .extend(m.iter().map(|&v| if v != 0 { 255u8 } else { 0 }));
+                self.ctx.compress(&self.raw)
+            }
+            _ => self.ctx.compress(&rec.image),
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        Ok(EncodedRecord {
+            meta: rec.meta.clone(),
+            mask,
+            raw_len: raw_len_u32,
+            crc: crc32fast::hash(&payload),
+            payload,
+        })
+    }
 }
 
 /// What a written shard holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShardSummary {
+    /// Number of records written.
     pub records: usize,
+    /// Size of the shard file in bytes.
     pub bytes: u64,
+    /// Sum of the uncompressed record payload sizes in bytes.
     pub raw_bytes: u64,
 }
 

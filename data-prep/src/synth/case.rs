@@ -3,6 +3,8 @@
 
 use rand::seq::SliceRandom;
 
+pub use crate::shard::format::Split;
+
 use super::ids::CaseIds;
 use super::params::sample_case;
 use super::render::render;
@@ -12,25 +14,6 @@ use super::rng::{case_rng, case_seed, mix64};
 pub const POSITIVE_BLOCK: usize = 50;
 /// Positive cases in each block of [`POSITIVE_BLOCK`] consecutive indices (22%).
 pub const POSITIVES_PER_BLOCK: usize = 11;
-
-/// Which half of the challenge layout a case belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Split {
-    /// `dicom-images-train`, with rows in `train-rle.csv`.
-    Train,
-    /// `dicom-images-test`, no labels written.
-    Test,
-}
-
-impl Split {
-    /// The challenge's folder name for this split.
-    pub fn dir_name(self) -> &'static str {
-        match self {
-            Split::Train => "dicom-images-train",
-            Split::Test => "dicom-images-test",
-        }
-    }
-}
 
 /// A generated case: 8-bit image and one 0/1 mask per pneumothorax object.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,8 +16,7 @@ use crate::model::error::{Mismatch, SourceLayout, WeightsError};
 use crate::model::{ModelKind, Net};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::{Kind, Tensor};
 
 /// A state_dict mapped onto a network: exactly its variable names, shapes and dtypes.
@@ -372,19 +371,6 @@ pub fn write_safetensors_atomic(
     path: &Path,
     tensors: &[(String, Tensor)],
 ) -> Result<(), WeightsError> {
-    let io_err = |p: &Path| {
-        let p: PathBuf = p.to_path_buf();
-        move |source| WeightsError::Io { path: p, source }
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("weights");
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let cpu: Vec<(String, Tensor)> = tensors
         .iter()
         .map(|(k, t)| {
@@ -394,23 +380,19 @@ pub fn write_safetensors_atomic(
             )
         })
         .collect();
-    let result = (|| {
-        Tensor::write_safetensors(&cpu, &tmp).map_err(|source| WeightsError::Torch {
-            path: tmp.clone(),
+    data_prep::atomic::write_via_temp(
+        path,
+        |tmp| {
+            Tensor::write_safetensors(&cpu, tmp).map_err(|source| WeightsError::Torch {
+                path: tmp.to_path_buf(),
+                source,
+            })
+        },
+        |p, source| WeightsError::Io {
+            path: p.to_path_buf(),
             source,
-        })?;
-        File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, path).map_err(io_err(path))?;
-        File::open(&dir)
-            .and_then(|f| f.sync_all())
-            .map_err(io_err(&dir))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        },
+    )
 }
 
 #[cfg(test)]

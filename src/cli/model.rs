@@ -1,6 +1,7 @@
 //! `pneumoflow model summary`: parameter counts and analytic forward FLOPs of a network.
-use crate::model::{ModelKind, Net, Shape};
+use super::model_arg::ModelArg;
 use clap::{Args, Subcommand};
+use pneumoflow::model::{ModelKind, Net, Shape};
 
 /// `pneumoflow model ...`
 #[derive(Debug, Args)]
@@ -21,7 +22,7 @@ pub enum ModelCommand {
 pub struct SummaryArgs {
     /// Network.
     #[arg(long, value_enum)]
-    pub model: ModelKind,
+    pub model: ModelArg,
     /// Input side S (S×S, a multiple of 64 for albunet, 32 for the others).
     #[arg(long, default_value_t = 1024)]
     pub size: i64,
@@ -51,18 +52,19 @@ fn thousands(n: u64) -> String {
 }
 
 fn summary(args: SummaryArgs) -> anyhow::Result<()> {
-    let net = Net::new(args.model, tch::Device::Cpu);
+    let kind = ModelKind::from(args.model);
+    let net = Net::new(kind, tch::Device::Cpu);
     let shape = Shape::new(args.batch, 3, args.size, args.size);
     let cost = net.cost(shape)?;
     let count = net.param_count();
     let g = |x: u64| x as f64 / 1e9;
     println!(
         "model: {}  input: {}×3×{}×{}  ({:?} input normalisation)",
-        args.model,
+        kind,
         args.batch,
         args.size,
         args.size,
-        args.model.input_norm()
+        kind.input_norm()
     );
     println!(
         "parameters: {} (encoder {}, decoder {})",

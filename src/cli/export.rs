@@ -34,8 +34,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         let Some(mask) = &rec.mask else {
             bail!("record {} is a test record and has no mask", args.id);
         };
-        crate::png_io::write_gray(mask_path, w, h, mask)?;
+        pneumoflow::png_io::write_gray(mask_path, w, h, mask)?;
     }
-    crate::png_io::write_gray(&args.image, w, h, &rec.image)?;
+    pneumoflow::png_io::write_gray(&args.image, w, h, &rec.image)?;
     Ok(())
 }

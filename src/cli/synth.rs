@@ -61,7 +61,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     };
     let context = || format!("writing synthetic dataset to {}", args.out.display());
     prepare_output(&opts).with_context(context)?;
-    let pb = crate::progress::bar((args.train + args.test) as u64, "synth");
+    let pb = super::progress::bar((args.train + args.test) as u64, "synth");
     let write = |split: Split, n: usize| -> anyhow::Result<Vec<WrittenCase>> {
         (0..n)
             .into_par_iter()

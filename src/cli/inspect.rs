@@ -54,7 +54,7 @@ pub fn run(args: InspectArgs) -> anyhow::Result<()> {
 /// Reads every record (one shard per rayon task); returns one message per bad record.
 pub fn verify(set: &ShardSet) -> Vec<String> {
     use rayon::prelude::*;
-    let pb = crate::progress::bar(set.len() as u64, "verify");
+    let pb = super::progress::bar(set.len() as u64, "verify");
     let mut bad: Vec<String> = set
         .shards()
         .par_iter()

@@ -1,8 +1,9 @@
 //! `pneumoflow weights import`: maps a PyTorch state_dict (full checkpoint or ImageNet encoder)
 //! onto a network and writes a complete safetensors checkpoint that `Net::load` accepts.
-use crate::model::{self, ModelKind, Net};
+use super::model_arg::ModelArg;
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use pneumoflow::model::{self, ModelKind, Net};
 use std::path::PathBuf;
 
 /// `pneumoflow weights ...`
@@ -24,7 +25,7 @@ pub enum WeightsCommand {
 pub struct ImportArgs {
     /// Network the weights are for.
     #[arg(long, value_enum)]
-    pub model: ModelKind,
+    pub model: ModelArg,
     /// Source: `.safetensors`, or a PyTorch `.pth`/`.pt` (convert plain `torch.save` pickles first
     /// with scripts/pth_to_safetensors.py). A reference checkpoint, or an ImageNet encoder file
     /// (torchvision resnet34/resnet50, pretrainedmodels se_resnext50_32x4d).
@@ -46,18 +47,19 @@ pub fn run(args: WeightsArgs) -> anyhow::Result<()> {
 }
 
 fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let kind = ModelKind::from(args.model);
     anyhow::ensure!(
         args.out.extension().and_then(|e| e.to_str()) == Some("safetensors"),
         "--out must end in .safetensors, got {}",
         args.out.display()
     );
     tch::manual_seed(args.seed);
-    let net = Net::new(args.model, tch::Device::Cpu);
+    let net = Net::new(kind, tch::Device::Cpu);
     let source = model::read_state_dict(&args.from)?;
     let imported = model::import_state_dict(&net, source)
-        .with_context(|| format!("importing {} as {}", args.from.display(), args.model))?;
+        .with_context(|| format!("importing {} as {}", args.from.display(), kind))?;
     model::write_safetensors_atomic(&args.out, &imported.tensors)?;
-    let mut check = Net::new(args.model, tch::Device::Cpu);
+    let mut check = Net::new(kind, tch::Device::Cpu);
     check
         .load(&args.out)
         .with_context(|| format!("re-loading {}", args.out.display()))?;

@@ -1,0 +1,57 @@
+//! The command line: clap definitions of every subcommand; each subcommand's module turns its
+//! flags into library calls and reports with anyhow.
+
+pub mod augment;
+pub mod cluster;
+pub mod export;
+pub mod fail_fast;
+pub mod inspect;
+pub mod model;
+pub mod model_arg;
+pub mod prep;
+pub mod progress;
+pub mod synth;
+pub mod weights;
+
+use clap::{Parser, Subcommand};
+
+/// pneumoflow: SIIM-ACR pneumothorax segmentation (1st-place solution) as a dataflow system.
+#[derive(Debug, Parser)]
+#[command(name = "pneumoflow", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands. Each variant's args live in the module that runs it.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a synthetic dataset in the SIIM layout (DICOM files and train-rle.csv).
+    Synth(synth::SynthArgs),
+    /// Ingest SIIM DICOMs and RLE masks into memory-mapped zstd shards (timely dataflow).
+    Prep(prep::PrepArgs),
+    /// Summarise a shard dataset; --verify checks every record, --ids lists them.
+    Inspect(inspect::InspectArgs),
+    /// Export one record's image (and mask) as 8-bit grayscale PNG.
+    Export(export::ExportArgs),
+    /// Re-augment a dataset into new shards (copy k of ID stored as ID#k), or render a preview PNG.
+    Augment(augment::AugmentArgs),
+    /// Weight files: import PyTorch state_dicts into safetensors checkpoints.
+    Weights(weights::WeightsArgs),
+    /// Networks: parameter counts and forward FLOPs.
+    Model(model::ModelArgs),
+}
+
+/// Runs a parsed command.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Synth(args) => synth::run(args),
+        Command::Prep(args) => prep::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Augment(args) => augment::run(args),
+        Command::Weights(args) => weights::run(args),
+        Command::Model(args) => model::run(args),
+    }
+}

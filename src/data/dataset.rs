@@ -1,0 +1,168 @@
+//! [`Dataset`]: a shard dataset with an optional augmentation pipeline; `sample(index, epoch)`
+//! reads, decodes and augments one record with the generator `sample_rng(seed, epoch, id)`.
+//!
+//! A dataflow operator, a preview and a test all call the same function, so a sample depends
+//! only on (dataset, pipeline, seed, epoch, index), never on which worker produced it.
+
+use super::error::{DataError, RecordError, RecordOrigin, Stage};
+use crate::augment::{sample_rng, ImageU8, Pipeline};
+use data_prep::shard::{Decoder, ManifestRecord, Record, RecordMeta, ShardSet};
+use std::path::Path;
+
+/// One record, decoded (and augmented when the dataset has a pipeline).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Sample {
+    /// The record's metadata; `height`/`width` are the sample's (after any Resize).
+    pub meta: RecordMeta,
+    /// The image.
+    pub image: ImageU8,
+    /// The 0/255 mask (`None` for test records).
+    pub mask: Option<ImageU8>,
+}
+
+impl Sample {
+    /// The sample as a shard [`Record`] (the form the dataset writer compresses).
+    pub fn into_record(self) -> Record {
+        Record {
+            meta: self.meta,
+            image: self.image.into_vec(),
+            mask: self.mask.map(ImageU8::into_vec),
+        }
+    }
+}
+
+/// A shard dataset opened for sampling.
+pub struct Dataset {
+    set: ShardSet,
+    pipeline: Option<Pipeline>,
+    seed: u64,
+}
+
+impl Dataset {
+    /// Opens the shard dataset in `dir` (manifest and shards checked), without augmentation.
+    pub fn open(dir: &Path) -> Result<Dataset, DataError> {
+        Ok(Dataset::new(ShardSet::open(dir)?))
+    }
+
+    /// A dataset over an open shard set, without augmentation.
+    pub fn new(set: ShardSet) -> Dataset {
+        Dataset {
+            set,
+            pipeline: None,
+            seed: 0,
+        }
+    }
+
+    /// Augments every sample with `pipeline`, drawing from `sample_rng(seed, epoch, id)`.
+    pub fn with_augment(mut self, pipeline: Pipeline, seed: u64) -> Dataset {
+        self.pipeline = Some(pipeline);
+        self.seed = seed;
+        self
+    }
+
+    /// The shards.
+    pub fn shards(&self) -> &ShardSet {
+        &self.set
+    }
+
+    /// The augmentation pipeline, if any.
+    pub fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether the dataset has no records.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    /// Manifest entry of record `index`.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
+    pub fn record(&self, index: usize) -> &ManifestRecord {
+        self.set.record(index)
+    }
+
+    /// Where record `index` lives, for error messages.
+    pub fn origin(&self, index: usize) -> RecordOrigin {
+        let r = self.set.record(index);
+        RecordOrigin::Shard {
+            path: self.set.shards()[r.shard as usize].path().to_path_buf(),
+            slot: r.slot as usize,
+            id: r.id.clone(),
+        }
+    }
+
+    /// Reads record `index` (checksum verified), without augmentation.
+    pub fn read(&self, index: usize, decoder: &mut Decoder) -> Result<Sample, RecordError> {
+        let rec = self
+            .set
+            .read(index, decoder)
+            .map_err(|e| RecordError::new(self.origin(index), Stage::Read, &e))?;
+        let (w, h) = (rec.meta.width as usize, rec.meta.height as usize);
+        let image = ImageU8::from_vec(w, h, rec.image)
+            .map_err(|e| RecordError::new(self.origin(index), Stage::Read, &e))?;
+        let mask = rec
+            .mask
+            .map(|m| ImageU8::from_vec(w, h, m))
+            .transpose()
+            .map_err(|e| RecordError::new(self.origin(index), Stage::Read, &e))?;
+        Ok(Sample {
+            meta: rec.meta,
+            image,
+            mask,
+        })
+    }
+
+    /// Reads record `index` and augments it with the generator `sample_rng(seed, epoch, id)`
+    /// (just reads it when the dataset has no pipeline).
+    pub fn sample(
+        &self,
+        index: usize,
+        epoch: u64,
+        decoder: &mut Decoder,
+    ) -> Result<Sample, RecordError> {
+        let mut sample = self.read(index, decoder)?;
+        if let Some(pipeline) = &self.pipeline {
+            let mut rng = sample_rng(self.seed, epoch, &sample.meta.id);
+            pipeline
+                .apply(&mut sample.image, sample.mask.as_mut(), &mut rng)
+                .map_err(|e| RecordError::new(self.origin(index), Stage::Augment, &e))?;
+            sample.meta.height = sample.image.height() as u32;
+            sample.meta.width = sample.image.width() as u32;
+        }
+        Ok(sample)
+    }
+
+    /// The stored size of the samples: the pipeline's fixed output size, else the dataset's.
+    pub fn sample_size(&self) -> u32 {
+        self.pipeline
+            .as_ref()
+            .and_then(Pipeline::fixed_output_size)
+            .map(|(w, _)| w as u32)
+            .unwrap_or(self.set.manifest().size)
+    }
+}
+
+/// The id of augmented copy `k` of record `id` in a bulk re-augmentation (`ID#k`).
+pub fn copy_id(id: &str, k: usize) -> String {
+    format!("{id}#{k}")
+}
+
+/// Copy `k` of record `index` for a bulk re-augmentation: the sample of epoch `k`, stored as
+/// `ID#k` with its label, fold and object count.
+pub fn augmented_copy(
+    dataset: &Dataset,
+    index: usize,
+    k: usize,
+    decoder: &mut Decoder,
+) -> Result<Record, RecordError> {
+    let mut sample = dataset.sample(index, k as u64, decoder)?;
+    sample.meta.id = copy_id(&sample.meta.id, k);
+    Ok(sample.into_record())
+}

@@ -1,0 +1,20 @@
+//! The data layer: the per-record work of every job as plain functions and types (no timely,
+//! no tch), which a dataflow operator, a preview or a test call alike.
+//!
+//! - [`dataset`]: [`Dataset`] over shards, `sample(index, epoch)` = read + decode + augment with
+//!   `sample_rng(seed, epoch, id)`; bulk re-augmentation copies.
+//! - [`prep`]: one SIIM image (DICOM + RLE rows) into a record.
+//! - [`writer`]: the resumable dataset writer (fingerprints, output plan, shard tasks and
+//!   outcomes, manifest last, folds.csv).
+//! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
+//! - [`error`]: [`RecordError`] (shard, record, id, stage) and [`DataError`].
+
+pub mod batch;
+pub mod dataset;
+pub mod error;
+pub mod prep;
+pub mod writer;
+
+pub use batch::{BatchSizeError, HostBatch};
+pub use dataset::{augmented_copy, copy_id, Dataset, Sample};
+pub use error::{DataError, RecordError, RecordOrigin, Stage};

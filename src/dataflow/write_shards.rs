@@ -1,0 +1,74 @@
+//! `write_shards`: routes compressed records to the worker that owns their output shard
+//! (exchange by shard number) and writes each shard, atomically and in plan order, once all its
+//! records have arrived. Output bytes therefore never depend on the number of workers or
+//! processes. Emits [`WriteEvent`]s: records received (for progress) and one outcome per shard.
+
+use crate::data::writer::{write_task, ShardOutcome, ShardTask};
+use crate::data::RecordError;
+use data_prep::shard::EncodedRecord;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::StreamVec;
+
+/// A compressed record (or why it could not be made) at its output plan position.
+pub type Payload = (usize, Result<EncodedRecord, RecordError>);
+
+/// What the shard writers report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteEvent {
+    /// This many records reached their shard writer.
+    Received(usize),
+    /// A shard task finished.
+    Shard(ShardOutcome),
+}
+
+/// Extension trait: [`WriteShards::write_shards`].
+pub trait WriteShards<'s> {
+    /// Writes the shards of `tasks` from the records at their plan positions. Every position of
+    /// every task must arrive exactly once; positions outside the tasks are a bug (panic).
+    fn write_shards(self, tasks: Arc<Vec<ShardTask>>) -> StreamVec<'s, usize, WriteEvent>;
+}
+
+impl<'s> WriteShards<'s> for StreamVec<'s, usize, Payload> {
+    fn write_shards(self, tasks: Arc<Vec<ShardTask>>) -> StreamVec<'s, usize, WriteEvent> {
+        let task_of: Arc<HashMap<usize, usize>> = Arc::new(
+            tasks
+                .iter()
+                .enumerate()
+                .flat_map(|(t, task)| task.items.clone().map(move |i| (i, t)))
+                .collect(),
+        );
+        let route = Arc::clone(&task_of);
+        self.unary(
+            Exchange::new(move |(i, _): &Payload| tasks_number(&route, *i) as u64),
+            "WriteShards",
+            move |_cap, _info| {
+                let mut buffers: BTreeMap<usize, Vec<Payload>> = BTreeMap::new();
+                move |input, output| {
+                    input.for_each(|cap, data| {
+                        let mut session = output.session(&cap);
+                        session.give(WriteEvent::Received(data.len()));
+                        for (i, r) in data.drain(..) {
+                            let t = tasks_number(&task_of, i);
+                            let buf = buffers.entry(t).or_default();
+                            buf.push((i, r));
+                            if buf.len() == tasks[t].items.len() {
+                                let recs = buffers.remove(&t).unwrap_or_default();
+                                session.give(WriteEvent::Shard(write_task(&tasks[t], recs)));
+                            }
+                        }
+                    });
+                }
+            },
+        )
+    }
+}
+
+fn tasks_number(task_of: &HashMap<usize, usize>, position: usize) -> usize {
+    *task_of
+        .get(&position)
+        .unwrap_or_else(|| panic!("plan position {position} belongs to no shard task"))
+}

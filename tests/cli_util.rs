@@ -1,0 +1,91 @@
+//! Helpers shared by the CLI tests: run the `pneumoflow` binary, make a small synthetic SIIM
+//! dataset, list and checksum shard files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A `Command` for the `pneumoflow` binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pneumoflow"))
+}
+
+/// Runs `cmd` and asserts it succeeded, printing its output otherwise.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("spawn pneumoflow");
+    assert!(
+        out.status.success(),
+        "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs `cmd`, asserts it failed, and returns its stderr.
+pub fn run_err(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("spawn pneumoflow");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "command should have failed: {cmd:?}\nstdout:\n{}\nstderr:\n{err}",
+        String::from_utf8_lossy(&out.stdout),
+    );
+    err
+}
+
+/// `pneumoflow synth` into `dir/siim`: `train` + `test` images of `size`², the given seed.
+pub fn synth(dir: &Path, train: usize, test: usize, size: usize, seed: u64) -> PathBuf {
+    let input = dir.join("siim");
+    run_ok(bin().args(["synth", "--out"]).arg(&input).args([
+        "--train",
+        &train.to_string(),
+        "--test",
+        &test.to_string(),
+        "--size",
+        &size.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]));
+    input
+}
+
+/// Files of `dir` with one of the extensions, as (name, bytes), sorted by name.
+pub fn files_with(dir: &Path, extensions: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| extensions.iter().any(|e| x == *e))
+        })
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The shard files of `dir`, as (name, bytes), sorted by name.
+pub fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files_with(dir, &["pfs"])
+}
+
+/// FNV-1a 64 of `bytes`, as 16 hex digits.
+pub fn fnv_hex(bytes: &[u8]) -> String {
+    format!(
+        "{:016x}",
+        data_prep::shard::format::Fnv64::default().write(bytes).0
+    )
+}
+
+/// Checksum of a shard's content: everything after the 72-byte header (record payloads, index,
+/// id table). The header is left out because its fingerprint hashes the input paths and
+/// modification times, which differ from run to run; the index covers every record's place,
+/// size, CRC32 and metadata.
+pub fn shard_content_checksum(bytes: &[u8]) -> String {
+    fnv_hex(&bytes[data_prep::shard::format::HEADER_LEN..])
+}
