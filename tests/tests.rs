@@ -3,6 +3,8 @@
 mod cli_util;
 // make demo's prep and augment outputs, pinned byte for byte.
 mod pinned_outputs;
+// prep and augment on two processes over loopback.
+mod cluster;
 // Foundation: synth -> prep -> inspect/export end to end, resume, corruption.
 mod prep;
 // Bulk re-augmentation and previews through the CLI.

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// The fold of a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "FoldRepr", try_from = "FoldRepr")]
+///
+/// In JSON (the manifest) a fold is a number (`3`) or a string (`"stage_2"`, `"none"`); in
+/// binary formats (dataflow exchanges, which cannot read self-described values) it is always
+/// its label string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fold {
     /// Validated in fold `k`, trained on in every other fold.
     Index(u8),
@@ -57,6 +60,27 @@ impl Fold {
 impl fmt::Display for Fold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.label())
+    }
+}
+
+impl Serialize for Fold {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            FoldRepr::from(*self).serialize(serializer)
+        } else {
+            serializer.serialize_str(&self.label())
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Fold {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let repr = if deserializer.is_human_readable() {
+            FoldRepr::deserialize(deserializer)?
+        } else {
+            FoldRepr::Str(String::deserialize(deserializer)?)
+        };
+        Fold::try_from(repr).map_err(serde::de::Error::custom)
     }
 }
 

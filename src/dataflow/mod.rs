@@ -23,3 +23,6 @@ pub mod sample;
 pub mod write_shards;
 
 pub use runner::{run_dataflow, DataflowError, Execution, WorkerInfo};
+
+#[cfg(test)]
+mod tests;

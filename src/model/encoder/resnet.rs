@@ -3,7 +3,8 @@
 //!
 //! Reference: torchvision `models/resnet.py` (He et al. 2015, arXiv:1512.03385); init is
 //! torchvision's (kaiming_normal fan_out for convs, BN weight 1 / bias 0, default `nn.Linear`).
-use crate::model::blocks::{BatchNorm2d, Conv2d, ConvInit, ConvSpec};
+use super::{EncoderBlock, Residual, Trunk};
+use crate::model::blocks::{ConvInit, ConvSpec};
 use crate::model::cost::{Cost, Shape};
 use tch::nn::{self, Init};
 use tch::Tensor;
@@ -40,22 +41,13 @@ pub struct ResNetPaths<'a> {
     pub fc: Option<nn::Path<'a>>,
 }
 
+/// torchvision `BasicBlock` (R34) or `Bottleneck` (R50): `relu(body(x) + shortcut(x))`.
 #[derive(Debug)]
-struct Downsample {
-    conv: Conv2d,
-    bn: BatchNorm2d,
-}
-
-#[derive(Debug)]
-struct Block {
-    convs: Vec<(Conv2d, BatchNorm2d)>,
-    downsample: Option<Downsample>,
-}
+struct Block(Residual);
 
 impl Block {
     fn new(p: &nn::Path, depth: ResNetDepth, inplanes: i64, planes: i64, stride: i64) -> Self {
-        let init = ConvInit::KaimingNormalFanOut;
-        let specs: Vec<ConvSpec> = match depth {
+        let specs = match depth {
             ResNetDepth::R34 => vec![
                 ConvSpec::same(inplanes, planes, 3, false).stride(stride),
                 ConvSpec::same(planes, planes, 3, false),
@@ -66,58 +58,26 @@ impl Block {
                 ConvSpec::same(planes, planes * 4, 1, false),
             ],
         };
-        let out = specs.last().map_or(planes, |s| s.cout);
-        let convs = specs
-            .into_iter()
-            .enumerate()
-            .map(|(i, spec)| {
-                let conv = Conv2d::new(&(p / format!("conv{}", i + 1)), spec, init);
-                (
-                    conv,
-                    BatchNorm2d::new(&(p / format!("bn{}", i + 1)), spec.cout),
-                )
-            })
-            .collect();
-        let downsample = (stride != 1 || inplanes != out).then(|| {
-            let d = p / "downsample";
-            Downsample {
-                conv: Conv2d::new(
-                    &(&d / "0"),
-                    ConvSpec::same(inplanes, out, 1, false).stride(stride),
-                    init,
-                ),
-                bn: BatchNorm2d::new(&(&d / "1"), out),
-            }
-        });
-        Block { convs, downsample }
+        Block(Residual::new(
+            p,
+            &specs,
+            inplanes,
+            stride,
+            ConvInit::KaimingNormalFanOut,
+        ))
     }
+}
 
+impl EncoderBlock for Block {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let last = self.convs.len() - 1;
-        let mut out = x.shallow_clone();
-        for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            out = bn.forward_t(&conv.forward(&out), train);
-            if i < last {
-                out = out.relu_();
-            }
-        }
-        match &self.downsample {
-            Some(d) => out += d.bn.forward_t(&d.conv.forward(x), train),
-            None => out += x,
-        }
+        let mut out = self.0.body(x, train);
+        out += self.0.shortcut(x, train);
         out.relu_()
     }
 
     fn cost(&self, s: Shape, cost: &mut Cost) -> Shape {
-        let mut out = s;
-        for (conv, bn) in &self.convs {
-            out = bn.cost(conv.cost(out, cost), cost);
-            cost.elementwise += out.numel() as u64; // ReLU, or the residual add for the last
-        }
-        if let Some(d) = &self.downsample {
-            d.bn.cost(d.conv.cost(s, cost), cost);
-        }
-        cost.elementwise += out.numel() as u64; // final ReLU
+        let out = self.0.cost(s, cost);
+        cost.elementwise += 2 * out.numel() as u64; // residual add, ReLU
         out
     }
 }
@@ -127,39 +87,20 @@ impl Block {
 #[derive(Debug)]
 pub struct ResNetEncoder {
     depth: ResNetDepth,
-    conv1: Conv2d,
-    bn1: BatchNorm2d,
-    layers: [Vec<Block>; 4],
+    trunk: Trunk<Block>,
 }
 
 impl ResNetEncoder {
     /// Builds the encoder with torchvision's initialisation at the given paths.
     pub fn new(paths: &ResNetPaths, depth: ResNetDepth) -> Self {
-        let conv1 = Conv2d::new(
+        let trunk = Trunk::new(
             &paths.conv1,
-            ConvSpec::same(3, 64, 7, false).stride(2).padding(3),
+            &paths.bn1,
             ConvInit::KaimingNormalFanOut,
+            &paths.layers,
+            depth.channels(),
+            |p, inplanes, planes, stride| Block::new(p, depth, inplanes, planes, stride),
         );
-        let bn1 = BatchNorm2d::new(&paths.bn1, 64);
-        let planes = [64, 128, 256, 512];
-        let mut inplanes = 64;
-        let layers = std::array::from_fn(|i| {
-            let stride = if i == 0 { 1 } else { 2 };
-            let out = depth.channels()[i];
-            (0..[3, 4, 6, 3][i])
-                .map(|b| {
-                    let block = Block::new(
-                        &(&paths.layers[i] / b),
-                        depth,
-                        inplanes,
-                        planes[i],
-                        if b == 0 { stride } else { 1 },
-                    );
-                    inplanes = out;
-                    block
-                })
-                .collect()
-        });
         if let Some(fc) = &paths.fc {
             let cin = depth.channels()[3];
             let bound = 1.0 / (cin as f64).sqrt();
@@ -180,12 +121,7 @@ impl ResNetEncoder {
                 },
             );
         }
-        ResNetEncoder {
-            depth,
-            conv1,
-            bn1,
-            layers,
-        }
+        ResNetEncoder { depth, trunk }
     }
 
     /// Which ResNet this is.
@@ -198,7 +134,7 @@ impl ResNetEncoder {
     /// # Shapes
     /// `[N, 3, H, W]` → `[N, 64, ⌈H/2⌉, ⌈W/2⌉]`.
     pub fn stem(&self, x: &Tensor, train: bool) -> Tensor {
-        self.bn1.forward_t(&self.conv1.forward(x), train).relu_()
+        self.trunk.stem(x, train)
     }
 
     /// `layer{i+1}` for `i` in 0..4.
@@ -206,21 +142,17 @@ impl ResNetEncoder {
     /// # Shapes
     /// `[N, Cin, H, W]` → `[N, channels()[i], H/s, W/s]` with `s = 1` for layer1, else 2.
     pub fn layer(&self, i: usize, x: &Tensor, train: bool) -> Tensor {
-        self.layers[i]
-            .iter()
-            .fold(x.shallow_clone(), |x, b| b.forward_t(&x, train))
+        self.trunk.layer(i, x, train)
     }
 
     /// Cost of [`ResNetEncoder::stem`].
     pub fn stem_cost(&self, s: Shape, cost: &mut Cost) -> Shape {
-        let out = self.bn1.cost(self.conv1.cost(s, cost), cost);
-        cost.elementwise += out.numel() as u64;
-        out
+        self.trunk.stem_cost(s, cost)
     }
 
     /// Cost of [`ResNetEncoder::layer`].
     pub fn layer_cost(&self, i: usize, s: Shape, cost: &mut Cost) -> Shape {
-        self.layers[i].iter().fold(s, |s, b| b.cost(s, cost))
+        self.trunk.layer_cost(i, s, cost)
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Reference: `pretrainedmodels/models/senet.py` (Hu et al., arXiv:1709.01507). Cadene's SENet has
 //! no init loop of its own, so convs keep PyTorch's default init (BN weight 1, bias 0).
-use crate::model::blocks::{BatchNorm2d, Conv2d, ConvInit, ConvSpec};
+use super::{EncoderBlock, Residual, Trunk};
+use crate::model::blocks::{Conv2d, ConvInit, ConvSpec};
 use crate::model::cost::{Cost, Shape};
 use tch::nn;
 use tch::Tensor;
@@ -65,19 +66,18 @@ impl SeModule {
     }
 }
 
-/// `SEResNeXtBottleneck(inplanes, planes, groups=32, reduction=16, stride, downsample, base_width=4)`.
+/// `SEResNeXtBottleneck(inplanes, planes, groups=32, reduction=16, stride, downsample, base_width=4)`:
+/// `relu(se(body(x)) + shortcut(x))`.
 #[derive(Debug)]
 struct Block {
-    convs: [(Conv2d, BatchNorm2d); 3],
+    res: Residual,
     se: SeModule,
-    downsample: Option<(Conv2d, BatchNorm2d)>,
 }
 
 impl Block {
-    fn new(p: &nn::Path, inplanes: i64, planes: i64, stride: i64, downsample: bool) -> Self {
+    fn new(p: &nn::Path, inplanes: i64, planes: i64, stride: i64) -> Self {
         let width = (planes * 4 / 64) * GROUPS;
         let out = planes * 4;
-        let init = ConvInit::TorchDefault;
         let specs = [
             ConvSpec::same(inplanes, width, 1, false),
             ConvSpec::same(width, width, 3, false)
@@ -85,56 +85,22 @@ impl Block {
                 .groups(GROUPS),
             ConvSpec::same(width, out, 1, false),
         ];
-        let convs = std::array::from_fn(|i| {
-            let conv = Conv2d::new(&(p / format!("conv{}", i + 1)), specs[i], init);
-            (
-                conv,
-                BatchNorm2d::new(&(p / format!("bn{}", i + 1)), specs[i].cout),
-            )
-        });
-        let downsample = downsample.then(|| {
-            let d = p / "downsample";
-            let conv = Conv2d::new(
-                &(&d / "0"),
-                ConvSpec::same(inplanes, out, 1, false).stride(stride),
-                init,
-            );
-            (conv, BatchNorm2d::new(&(&d / "1"), out))
-        });
         Block {
-            convs,
+            res: Residual::new(p, &specs, inplanes, stride, ConvInit::TorchDefault),
             se: SeModule::new(&(p / "se_module"), out),
-            downsample,
         }
     }
+}
 
+impl EncoderBlock for Block {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut out = x.shallow_clone();
-        for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            out = bn.forward_t(&conv.forward(&out), train);
-            if i < 2 {
-                out = out.relu_();
-            }
-        }
-        let residual = match &self.downsample {
-            Some((conv, bn)) => bn.forward_t(&conv.forward(x), train),
-            None => x.shallow_clone(),
-        };
+        let out = self.res.body(x, train);
+        let residual = self.res.shortcut(x, train);
         (self.se.forward(&out) + residual).relu_()
     }
 
     fn cost(&self, s: Shape, cost: &mut Cost) -> Shape {
-        let mut out = s;
-        for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            out = bn.cost(conv.cost(out, cost), cost);
-            if i < 2 {
-                cost.elementwise += out.numel() as u64;
-            }
-        }
-        if let Some((conv, bn)) = &self.downsample {
-            bn.cost(conv.cost(s, cost), cost);
-        }
-        let out = self.se.cost(out, cost);
+        let out = self.se.cost(self.res.cost(s, cost), cost);
         cost.elementwise += 2 * out.numel() as u64; // residual add, ReLU
         out
     }
@@ -144,38 +110,21 @@ impl Block {
 /// The `MaxPool2d(3, stride=2, ceil_mode=True)` between layer0 and layer1 is applied by the caller.
 #[derive(Debug)]
 pub struct SeResNeXtEncoder {
-    conv1: Conv2d,
-    bn1: BatchNorm2d,
-    layers: [Vec<Block>; 4],
+    trunk: Trunk<Block>,
 }
 
 impl SeResNeXtEncoder {
     /// Builds the encoder with Cadene's (PyTorch default) initialisation at the given paths.
     pub fn new(paths: &SeResNeXtPaths) -> Self {
-        let conv1 = Conv2d::new(
+        let trunk = Trunk::new(
             &(&paths.layer0 / "conv1"),
-            ConvSpec::same(3, 64, 7, false).stride(2).padding(3),
+            &(&paths.layer0 / "bn1"),
             ConvInit::TorchDefault,
+            &paths.layers,
+            CHANNELS,
+            Block::new,
         );
-        let bn1 = BatchNorm2d::new(&(&paths.layer0 / "bn1"), 64);
-        let mut inplanes = 64;
-        let layers = std::array::from_fn(|i| {
-            let planes = [64, 128, 256, 512][i];
-            let stride = if i == 0 { 1 } else { 2 };
-            (0..[3, 4, 6, 3][i])
-                .map(|b| {
-                    let (s, ds) = if b == 0 {
-                        (stride, stride != 1 || inplanes != planes * 4)
-                    } else {
-                        (1, false)
-                    };
-                    let block = Block::new(&(&paths.layers[i] / b), inplanes, planes, s, ds);
-                    inplanes = planes * 4;
-                    block
-                })
-                .collect()
-        });
-        SeResNeXtEncoder { conv1, bn1, layers }
+        SeResNeXtEncoder { trunk }
     }
 
     /// layer0 without the pool: conv1 → bn1 → ReLU.
@@ -183,7 +132,7 @@ impl SeResNeXtEncoder {
     /// # Shapes
     /// `[N, 3, H, W]` → `[N, 64, ⌈H/2⌉, ⌈W/2⌉]`.
     pub fn stem(&self, x: &Tensor, train: bool) -> Tensor {
-        self.bn1.forward_t(&self.conv1.forward(x), train).relu_()
+        self.trunk.stem(x, train)
     }
 
     /// `layer{i+1}` for `i` in 0..4.
@@ -191,21 +140,17 @@ impl SeResNeXtEncoder {
     /// # Shapes
     /// `[N, Cin, H, W]` → `[N, CHANNELS[i], H/s, W/s]` with `s = 1` for layer1, else 2.
     pub fn layer(&self, i: usize, x: &Tensor, train: bool) -> Tensor {
-        self.layers[i]
-            .iter()
-            .fold(x.shallow_clone(), |x, b| b.forward_t(&x, train))
+        self.trunk.layer(i, x, train)
     }
 
     /// Cost of [`SeResNeXtEncoder::stem`].
     pub fn stem_cost(&self, s: Shape, cost: &mut Cost) -> Shape {
-        let out = self.bn1.cost(self.conv1.cost(s, cost), cost);
-        cost.elementwise += out.numel() as u64;
-        out
+        self.trunk.stem_cost(s, cost)
     }
 
     /// Cost of [`SeResNeXtEncoder::layer`].
     pub fn layer_cost(&self, i: usize, s: Shape, cost: &mut Cost) -> Shape {
-        self.layers[i].iter().fold(s, |s, b| b.cost(s, cost))
+        self.trunk.layer_cost(i, s, cost)
     }
 }
 
