@@ -1,23 +1,8 @@
 //! `pneumoflow augment` end to end: bulk re-augmentation through the dataflow (worker-count
 //! independence, labels and folds carried over, `inspect --verify` round trip) and `--preview`.
 
+use crate::cli_util::{bin, files_with, run_ok};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pneumoflow"))
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("spawn pneumoflow");
-    assert!(
-        out.status.success(),
-        "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 const TRANSFORMS: &str = r#"
 [augment]
@@ -61,9 +46,7 @@ p = 1
 
 fn dataset(dir: &Path) -> std::path::PathBuf {
     let input = dir.join("siim");
-    run_ok(bin().args(["synth", "--out"]).arg(&input).args([
-        "--train", "12", "--test", "2", "--size", "64", "--seed", "9",
-    ]));
+    crate::cli_util::synth(dir, 12, 2, 64, 9);
     let shards = dir.join("shards");
     run_ok(
         bin()
@@ -77,19 +60,7 @@ fn dataset(dir: &Path) -> std::path::PathBuf {
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pfs" || x == "json"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    files_with(dir, &["pfs", "json"])
 }
 
 #[test]
@@ -148,6 +119,26 @@ fn bulk_augment_is_worker_independent_and_readable() {
     let c1 = aug.read(1, &mut dec).unwrap();
     let c2 = aug.read(2, &mut dec).unwrap();
     assert!(c0.image != c1.image || c1.image != c2.image);
+
+    // Each record is the pipeline applied to its source record with the generator
+    // sample_rng(seed, copy, id): image and mask, aligned.
+    let pipeline = pneumoflow::config::Pipeline::load(&tf, &[])
+        .unwrap()
+        .augment
+        .unwrap();
+    for j in 0..aug.len() {
+        let s = src.read(j / 3, &mut dec).unwrap();
+        let (w, h) = (s.meta.width as usize, s.meta.height as usize);
+        let mut image = pneumoflow::augment::ImageU8::from_vec(w, h, s.image).unwrap();
+        let mut mask = s
+            .mask
+            .map(|m| pneumoflow::augment::ImageU8::from_vec(w, h, m).unwrap());
+        let mut rng = pneumoflow::augment::sample_rng(5, (j % 3) as u64, &s.meta.id);
+        pipeline.apply(&mut image, mask.as_mut(), &mut rng).unwrap();
+        let got = aug.read(j, &mut dec).unwrap();
+        assert_eq!(got.image, image.into_vec(), "image of record {j}");
+        assert_eq!(got.mask, mask.map(|m| m.into_vec()), "mask of record {j}");
+    }
 
     // Re-running with the same settings has nothing to do; a new seed rewrites everything.
     let again = run_ok(

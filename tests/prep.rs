@@ -1,38 +1,12 @@
 //! End-to-end: synth → prep (1 and 2 workers) → inspect/export through the CLI binary, resume
 //! after an interrupted run, and corruption detection.
 
+use crate::cli_util::{bin, run_ok, shard_files};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pneumoflow"))
-}
-
-fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("spawn pneumoflow");
-    assert!(
-        out.status.success(),
-        "command failed: {:?}\nstdout:\n{}\nstderr:\n{}",
-        cmd,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use std::process::Output;
 
 fn synth(dir: &Path, train: usize, test: usize, size: usize) -> PathBuf {
-    let input = dir.join("siim");
-    run_ok(bin().args(["synth", "--out"]).arg(&input).args([
-        "--train",
-        &train.to_string(),
-        "--test",
-        &test.to_string(),
-        "--size",
-        &size.to_string(),
-        "--seed",
-        "3",
-    ]));
-    input
+    crate::cli_util::synth(dir, train, test, size, 3)
 }
 
 fn prep(input: &Path, out: &Path, workers: usize, extra: &[&str]) -> Output {
@@ -52,22 +26,6 @@ fn prep(input: &Path, out: &Path, workers: usize, extra: &[&str]) -> Output {
             ])
             .args(extra),
     )
-}
-
-fn shard_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pfs"))
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]
@@ -290,4 +248,45 @@ fn images_of_another_size_are_resized_and_keep_their_original_size() {
         }
     }
     assert!(saw_positive);
+}
+
+#[test]
+fn prep_stores_the_synthetic_images_and_masks_exactly() {
+    // The generator knows every image and object mask; at the generated size (no resize) and
+    // with lossless DICOMs, every stored record must equal them pixel for pixel.
+    use data_prep::synth::{generate_case, Split};
+    let tmp = tempfile::tempdir().unwrap();
+    let input = synth(tmp.path(), 16, 3, 64);
+    let out = tmp.path().join("shards");
+    prep(&input, &out, 2, &[]);
+    let set = data_prep::shard::ShardSet::open(&out).unwrap();
+    assert_eq!(set.len(), 19);
+    let mut dec = data_prep::shard::Decoder::new();
+    let mut positives = 0;
+    for (split, n) in [(Split::Train, 16), (Split::Test, 3)] {
+        for index in 0..n {
+            let case = generate_case(3, split, index, 64);
+            let rec = set
+                .read(set.position(case.image_id()).unwrap(), &mut dec)
+                .unwrap();
+            assert_eq!(rec.image, case.image, "image of {}", case.image_id());
+            assert_eq!(rec.meta.split, split);
+            match split {
+                Split::Train => {
+                    let want: Vec<u8> = case.mask().iter().map(|&v| v * 255).collect();
+                    assert_eq!(
+                        rec.mask.as_ref(),
+                        Some(&want),
+                        "mask of {}",
+                        case.image_id()
+                    );
+                    assert_eq!(rec.meta.label, Some(case.is_positive()));
+                    assert_eq!(rec.meta.n_objects as usize, case.objects.len());
+                    positives += usize::from(case.is_positive());
+                }
+                Split::Test => assert_eq!(rec.mask, None),
+            }
+        }
+    }
+    assert!(positives > 0, "the check must see masks");
 }

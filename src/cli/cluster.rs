@@ -79,18 +79,9 @@ impl ClusterArgs {
             None => (0..n).map(|i| format!("127.0.0.1:{}", 2101 + i)).collect(),
         };
         crate::cli::fail_fast::set_peers(addresses.clone());
-        let config = timely::Config {
-            communication: timely::CommunicationConfig::Cluster {
-                threads,
-                process: p,
-                addresses,
-                report: false,
-                zerocopy: false,
-            },
-            worker: timely::WorkerConfig::default(),
-        };
-        let mut execution = Execution::new(config).with_job(job);
-        execution.connect_timeout = Duration::from_secs(self.connect_timeout);
+        let execution = Execution::cluster(threads, p, addresses)
+            .with_job(job)
+            .with_connect_timeout(Duration::from_secs(self.connect_timeout));
         Ok(execution)
     }
 }

@@ -166,3 +166,104 @@ pub fn augmented_copy(
     sample.meta.id = copy_id(&sample.meta.id, k);
     Ok(sample.into_record())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::augment::AugmentConfig;
+    use crate::data::writer::manifest_from_shards;
+    use data_prep::folds::Fold;
+    use data_prep::shard::{encode_record, shard_file_name, write_shard, Split};
+
+    /// A one-record dataset whose image is its mask: a bright off-centre rectangle.
+    fn rectangle_dataset(dir: &Path) -> ShardSet {
+        let (w, h) = (96usize, 80usize);
+        let mask: Vec<u8> = (0..w * h)
+            .map(|p| {
+                let (x, y) = (p % w, p / w);
+                if (20..50).contains(&x) && (15..35).contains(&y) {
+                    255
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let rec = Record {
+            meta: RecordMeta {
+                id: "rect".into(),
+                split: Split::Train,
+                height: h as u32,
+                width: w as u32,
+                orig_height: h as u32,
+                orig_width: w as u32,
+                label: Some(true),
+                fold: Fold::Index(0),
+                n_objects: 1,
+            },
+            image: mask.clone(),
+            mask: Some(mask),
+        };
+        std::fs::create_dir_all(dir).unwrap();
+        let enc = vec![encode_record(&rec, 1).unwrap()];
+        write_shard(&dir.join(shard_file_name(0)), &enc, 0).unwrap();
+        manifest_from_shards(dir, 96, 1, serde_json::json!({}))
+            .unwrap()
+            .save(dir)
+            .unwrap();
+        ShardSet::open(dir).unwrap()
+    }
+
+    #[test]
+    fn augmented_mask_stays_aligned_with_its_image() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pipeline = AugmentConfig::from_toml_str(
+            r#"
+[[transforms]]
+type = "HorizontalFlip"
+p = 0.5
+[[transforms]]
+type = "OneOf"
+p = 1.0
+[[transforms.transforms]]
+type = "GridDistortion"
+[[transforms.transforms]]
+type = "OpticalDistortion"
+distort_limit = 2
+[[transforms.transforms]]
+type = "ElasticTransform"
+alpha = 40
+sigma = 6.0
+alpha_affine = 2.0
+[[transforms]]
+type = "ShiftScaleRotate"
+p = 1.0
+"#,
+            "test",
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        let dataset = Dataset::new(rectangle_dataset(tmp.path())).with_augment(pipeline, 9);
+        let mut decoder = Decoder::new();
+        let mut moved = 0;
+        for epoch in 0..12 {
+            let s = dataset.sample(0, epoch, &mut decoder).unwrap();
+            let mask = s.mask.as_ref().unwrap();
+            let (mut both, mut either) = (0usize, 0usize);
+            for (&i, &m) in s.image.data().iter().zip(mask.data()) {
+                let (a, b) = (i > 127, m > 127);
+                both += usize::from(a && b);
+                either += usize::from(a || b);
+            }
+            // Bilinear image vs nearest mask differ only along the edges.
+            let iou = both as f64 / either.max(1) as f64;
+            assert!(iou > 0.9, "epoch {epoch}: IoU {iou:.3}");
+            moved +=
+                usize::from(s.image.data() != dataset.read(0, &mut decoder).unwrap().image.data());
+        }
+        assert!(
+            moved >= 10,
+            "the transforms must actually move the rectangle"
+        );
+    }
+}

@@ -84,6 +84,27 @@ impl Execution {
         })
     }
 
+    /// Process `process` of a cluster whose processes listen on `addresses` (in process order),
+    /// each with `threads` worker threads.
+    pub fn cluster(threads: usize, process: usize, addresses: Vec<String>) -> Execution {
+        Execution::new(timely::Config {
+            communication: CommunicationConfig::Cluster {
+                threads,
+                process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            },
+            worker: timely::WorkerConfig::default(),
+        })
+    }
+
+    /// Sets how long cluster peers may take to connect.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Execution {
+        self.connect_timeout = timeout;
+        self
+    }
+
     /// Sets the gate.
     pub fn with_gate(mut self, gate: Gate) -> Execution {
         self.gate = gate;

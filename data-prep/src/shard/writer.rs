@@ -38,7 +38,10 @@ pub fn encode_record(rec: &Record, level: i32) -> Result<EncodedRecord, ShardErr
 /// bytes are the same).
 pub struct RecordCompressor {
     ctx: zstd::bulk::Compressor<'static>,
+    /// Image + mask of a record with a stored mask (reused).
     raw: Vec<u8>,
+    /// Compression output (reused; payloads are copied out at their exact size).
+    out: Vec<u8>,
 }
 
 impl RecordCompressor {
@@ -51,6 +54,7 @@ impl RecordCompressor {
         Ok(RecordCompressor {
             ctx,
             raw: Vec::new(),
+            out: Vec::new(),
         })
     }
 
@@ -82,24 +86,31 @@ impl RecordCompressor {
                     rec.meta.height
                 )))
             }
-            Some(m) if m.iter().all(|&v| v == 0) => MaskKind::Empty,
+            Some(m) if is_all_zero(m) => MaskKind::Empty,
             Some(_) => MaskKind::Stored,
         };
         let raw_len = if mask == MaskKind::Stored { 2 * n } else { n };
         let raw_len_u32 = u32::try_from(raw_len)
             .map_err(|_| bad(format!("payload of {raw_len} bytes exceeds 4 GiB")))?;
-        let payload = match (mask, &rec.mask) {
+        let bound = zstd::zstd_safe::compress_bound(raw_len);
+        self.out.clear();
+        self.out.reserve(bound);
+        let written = match (mask, &rec.mask) {
             (MaskKind::Stored, Some(m)) => {
                 self.raw.clear();
-                self.raw.reserve(raw_len);
-                self.raw.extend_from_slice(&rec.image);
-                self.raw
-                    .extend(m.iter().map(|&v| if v != 0 { 255u8 } else { 0 }));
-                self.ctx.compress(&self.raw)
+                self.raw.resize(raw_len, 0);
+                let (image, mask) = self.raw.split_at_mut(n);
+                image.copy_from_slice(&rec.image);
+                for (d, &v) in mask.iter_mut().zip(m.iter()) {
+                    *d = if v != 0 { 255 } else { 0 };
+                }
+                self.ctx.compress_to_buffer(&self.raw, &mut self.out)
             }
-            _ => self.ctx.compress(&rec.image),
+            _ => self.ctx.compress_to_buffer(&rec.image, &mut self.out),
         }
         .map_err(|e| bad(e.to_string()))?;
+        // An exact-size copy: shards hold many payloads until they are written.
+        let payload = self.out[..written].to_vec();
         Ok(EncodedRecord {
             meta: rec.meta.clone(),
             mask,
@@ -108,6 +119,15 @@ impl RecordCompressor {
             payload,
         })
     }
+}
+
+/// Whether every byte is zero (64 bytes at a time, so it vectorises).
+fn is_all_zero(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(64);
+    let any = chunks
+        .by_ref()
+        .any(|c| c.iter().fold(0u8, |acc, &b| acc | b) != 0);
+    !any && chunks.remainder().iter().all(|&b| b == 0)
 }
 
 /// What a written shard holds.

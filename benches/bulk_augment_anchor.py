@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Bulk re-augmentation end to end: `pneumoflow augment --out` against a Python loop doing the same
+job, run alternately (lockstep) on the same machine, several rounds; prints the median ratio and
+the spread.
+
+The job: every record of a 1024x1024 dataset (synthetic chest X-rays, image + mask), `--copies`
+augmented copies each, with the solution's train transforms without Normalize
+(pipelines/transforms/train_transforms_complex_1024_old.json), written to disk.
+
+- pneumoflow: `pneumoflow augment --shards S --transforms JSON --out O --copies K --workers 1`,
+  timed from outside as one whole command (process start, libtorch loading, shard reads,
+  augmentation, zstd, fsync'd shard writes, manifest).
+- Python (one thread, `cv2.setNumThreads(1)`): for each record `cv2.imread` its image and mask
+  PNGs, then per copy `Compose(image=, mask=)` and `cv2.imwrite` of both PNGs. Only the loop is
+  timed (imports and pipeline construction are not), which favours Python.
+  - albumentations 0.3.1 (.venv-albu031, recipe in tests/fixtures/augment/gen_augment_fixtures.py)
+    loads the solution's JSON itself with `albumentations.load`;
+  - the current albumentations (.venv-albu-current: `pip install albumentations
+    opencv-python-headless`) builds the closest 2.x equivalent (as benches/albu_anchor.py does).
+
+The PNG inputs are exported once from the same shards with `pneumoflow export` (cached in --work).
+
+Usage:
+  cargo build --release
+  python3 benches/bulk_augment_anchor.py [--records 48] [--copies 4] [--rounds 3]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+JSON = os.path.join(REPO, "pipelines", "transforms", "train_transforms_complex_1024_old.json")
+VENVS = [("albumentations 0.3.1", ".venv-albu031"), ("albumentations current", ".venv-albu-current")]
+
+
+# --------------------------------------------------------------------------- the Python loop
+def python_loop(png_dir, out_dir, copies):
+    """Runs inside a venv: the straightforward Python job; prints {"version", "seconds", "n"}."""
+    import cv2
+    import albumentations as A
+
+    cv2.setNumThreads(1)
+    major = int(A.__version__.split(".")[0])
+    if major < 1:
+        aug = A.load(JSON)
+    else:
+        lin, border = cv2.INTER_LINEAR, cv2.BORDER_REFLECT_101
+        aug = A.Compose([
+            A.HorizontalFlip(p=0.5),
+            A.OneOf([A.RandomBrightnessContrast(brightness_limit=0, contrast_limit=(-0.2, 0.2), p=0.5),
+                     A.RandomGamma(gamma_limit=(80, 120), p=0.5),
+                     A.RandomBrightnessContrast(brightness_limit=(-0.2, 0.2), contrast_limit=0,
+                                                brightness_by_max=False, p=0.5)], p=0.3),
+            A.OneOf([A.ElasticTransform(alpha=120, sigma=6.0, interpolation=lin, border_mode=border,
+                                        approximate=False, noise_distribution="uniform", p=0.5),
+                     A.GridDistortion(num_steps=5, distort_limit=(-0.3, 0.3), interpolation=lin,
+                                      border_mode=border, normalized=False, p=0.5),
+                     A.OpticalDistortion(distort_limit=(-2, 2), interpolation=lin, border_mode=border, p=0.5)],
+                    p=0.3),
+            A.ShiftScaleRotate(shift_limit=(-0.0625, 0.0625), scale_limit=(-0.1, 0.1), rotate_limit=(-45, 45),
+                               interpolation=lin, border_mode=border, p=0.5),
+            A.Resize(1024, 1024, interpolation=lin, p=1),
+        ], p=1.0, seed=0)
+    ids = sorted(f[:-len(".image.png")] for f in os.listdir(png_dir) if f.endswith(".image.png"))
+    os.makedirs(out_dir, exist_ok=True)
+    n = 0
+    t0 = time.perf_counter()
+    for i in ids:
+        img = cv2.imread(os.path.join(png_dir, i + ".image.png"), cv2.IMREAD_GRAYSCALE)
+        mask = cv2.imread(os.path.join(png_dir, i + ".mask.png"), cv2.IMREAD_GRAYSCALE)
+        for k in range(copies):
+            r = aug(image=img, mask=mask)
+            cv2.imwrite(os.path.join(out_dir, "%s#%d.image.png" % (i, k)), r["image"])
+            cv2.imwrite(os.path.join(out_dir, "%s#%d.mask.png" % (i, k)), r["mask"])
+            n += 1
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"version": A.__version__, "seconds": seconds, "n": n}))
+
+
+# --------------------------------------------------------------------------- orchestrating
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def prepare(work, binary, records):
+    shards = os.path.join(work, "shards")
+    pngs = os.path.join(work, "png")
+    stamp = os.path.join(work, "ready-%d" % records)
+    if os.path.exists(stamp):
+        return shards, pngs
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(pngs)
+    siim = os.path.join(work, "siim")
+    run([binary, "synth", "--out", siim, "--train", str(records), "--test", "0", "--size", "1024", "--seed", "5"])
+    run([binary, "prep", "--input", siim, "--out", shards, "--size", "1024"])
+    ids = run([binary, "inspect", shards, "--ids"]).stdout.split()
+    for i in ids:
+        run([binary, "export", shards, "--id", i, "--image", os.path.join(pngs, i + ".image.png"),
+             "--mask", os.path.join(pngs, i + ".mask.png")])
+    open(stamp, "w").close()
+    return shards, pngs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=48)
+    ap.add_argument("--copies", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--work", default=os.path.join(REPO, "target", "bulk-augment-anchor"))
+    ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "pneumoflow"))
+    ap.add_argument("--loop", nargs=3, metavar=("PNG_DIR", "OUT_DIR", "COPIES"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.loop:
+        return python_loop(a.loop[0], a.loop[1], int(a.loop[2]))
+    shards, pngs = prepare(a.work, a.bin, a.records)
+    venvs = [(label, os.path.join(REPO, v, "bin", "python")) for label, v in VENVS]
+    venvs = [(label, py) for label, py in venvs if os.path.exists(py)]
+    if not venvs:
+        sys.exit("no albumentations venv found (.venv-albu031, .venv-albu-current); see the docstring")
+    out = os.path.join(a.work, "out")
+    rates = {"pneumoflow": []}
+    versions = {}
+    for r in range(a.rounds):
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--out", out,
+             "--copies", str(a.copies), "--workers", "1"])
+        rates["pneumoflow"].append(a.records * a.copies / (time.perf_counter() - t0))
+        sys.stderr.write("round %d: pneumoflow %.1f img/s\n" % (r + 1, rates["pneumoflow"][-1]))
+        for label, py in venvs:
+            shutil.rmtree(out, ignore_errors=True)
+            res = json.loads(run([py, os.path.abspath(__file__), "--loop", pngs, out, str(a.copies)]).stdout)
+            versions[label] = res["version"]
+            rates.setdefault(label, []).append(res["n"] / res["seconds"])
+            sys.stderr.write("round %d: %s %s %.1f img/s\n" % (r + 1, label, res["version"], rates[label][-1]))
+    shutil.rmtree(out, ignore_errors=True)
+    print("bulk re-augmentation, %d records x %d copies at 1024^2, 1 thread, %d lockstep rounds"
+          % (a.records, a.copies, a.rounds))
+    print("| | img/s (median) | ratio pneumoflow / it: median (min-max) |")
+    print("|---|---:|---:|")
+    print("| pneumoflow augment --workers 1 | %.1f | |" % statistics.median(rates["pneumoflow"]))
+    for label, _ in venvs:
+        ratios = [p / q for p, q in zip(rates["pneumoflow"], rates[label])]
+        print("| Python loop, albumentations %s | %.1f | %.1fx (%.1f-%.1f) |"
+              % (versions[label], statistics.median(rates[label]), statistics.median(ratios), min(ratios),
+                 max(ratios)))
+
+
+if __name__ == "__main__":
+    main()
