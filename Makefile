@@ -8,7 +8,7 @@ DEMO_TRAIN ?= 120
 DEMO_TEST ?= 24
 BIN := target/release/pneumoflow
 
-.PHONY: demo test libtorch build bench fmt clean-demo
+.PHONY: demo test lint libtorch build bench fmt clean-demo
 
 libtorch:
 	scripts/setup-libtorch.sh
@@ -26,7 +26,13 @@ demo: build
 	$(BIN) inspect $(DEMO_DIR)/augmented --verify
 	$(BIN) model summary --model albunet --size $(DEMO_SIZE)
 
-test: libtorch
+# The shape checks CI enforces: formatting, clippy without warnings, one-way layer dependencies.
+lint: libtorch
+	$(CARGO) fmt --all -- --check
+	scripts/check-layers.sh
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: lint
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: libtorch

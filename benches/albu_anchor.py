@@ -2,7 +2,7 @@
 """Anchor for `cargo bench --bench augment`: the same workload through albumentations 0.3.1 and the
 current albumentations, on this machine, then the speed-up ratios of pneumoflow.
 
-Workload (as in ../shared/bench/albu_bench.py and benches/augment.rs): a synthetic 1-channel uint8
+Workload (as in benches/augment.rs): a synthetic 1-channel uint8
 chest X-ray + 0/255 mask, one OpenCV thread; each single-transform call applies one transform with
 p=1 to image and mask (Normalize: image only); the Compose rows run the solution's train pipeline
 (flip .5, OneOf .3 x2, SSR .5, Resize, Normalize) for a fixed cycle of 160 reseeded calls.

@@ -3,7 +3,7 @@
 //! Throughput is in images, so criterion's "elem/s" is images/s (one call per iteration for
 //! single transforms, the whole 160-id cycle per iteration for Compose rows).
 //!
-//! Mirrors ../shared/bench/albu_bench.py (same workload definition); `benches/albu_anchor.py`
+//! Same workload as `benches/albu_anchor.py`, which
 //! reads `target/criterion/**/estimates.json` and prints the ratios against albumentations.
 //! Run: `cargo bench --bench augment` (add `-- Compose` to run only the Compose rows).
 

@@ -1,8 +1,7 @@
 //! Shard read throughput (mmap + CRC32 + zstd decode) of 1024² synthetic records, one core,
 //! beside PNG decode of the same images with the `png` crate, plus compression ratios.
 //!
-//! Anchor (../shared/bench/albu-bench-results.md): cv2.imread of a 1024² PNG, 103 img/s per core
-//! on this machine type; `benches/png_anchor.py` re-times it on the PNGs this bench writes to
+//! Anchor: cv2.imread of a 1024² PNG, one thread; `benches/png_anchor.py` times it on the PNGs this bench writes to
 //! `target/bench-data/png/`. Target: ≥ 2,000 img/s per core for shard reads.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a CPU-only libtorch 2.13.0 folder for tch 0.26 from PyPI wheels (no download.pytorch.org).
 # Idempotent: does nothing when third_party/libtorch/build-version already says 2.13.0.
-# Recipe: ../shared/libtorch.md. Wheels are cached in .cache/wheels.
+# Recipe: the torch wheel's lib/ and include/, plus the CUDA runtime and CUPTI libraries its
+# libtorch.so links against (from their PyPI wheels). Wheels are cached in .cache/wheels.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"

@@ -184,7 +184,7 @@ pub fn encode_official(mask: &[u8], height: usize, width: usize) -> String {
 mod tests {
     use super::*;
 
-    // Official example (solution-spec §1.2): 4×4 with foreground at (1,0), (2,0), (0,1).
+    // The challenge's own example (its mask_functions.py): 4×4 with foreground at (1,0), (2,0), (0,1).
     fn example() -> Vec<u8> {
         let mut m = vec![0u8; 16];
         m[4] = 255; // (1,0)

@@ -54,4 +54,22 @@ mod tests {
         t.apply(-1.0, &mut img); // mean 165 -> -165, clipped at 0
         assert_eq!(img.data(), &[0, 50]);
     }
+
+    #[test]
+    fn scalar_mean_and_lut_paths_give_the_same_image() {
+        // the image mean (AVX2 byte sum) and the LUT apply, dispatched and with SIMD off
+        let t = RandomBrightness {
+            limit: (-0.2, 0.2),
+            prob: Prob::always(),
+        };
+        for (w, h) in [(1, 1), (67, 3), (517, 130)] {
+            let img = ImageU8::from_fn(w, h, |x, y| ((x * 7 + y * 13) % 256) as u8);
+            for beta in [-0.2, -0.013, 0.07, 0.2] {
+                let (mut simd, mut scalar) = (img.clone(), img.clone());
+                t.apply(beta, &mut simd);
+                crate::augment::cpu::with_scalar(|| t.apply(beta, &mut scalar));
+                assert_eq!(simd, scalar, "{w}x{h} beta {beta}");
+            }
+        }
+    }
 }

@@ -41,13 +41,12 @@ pub fn contrast_lut(alpha: f64) -> [u8; 256] {
 pub fn apply_lut(img: &mut ImageU8, lut: &[u8; 256]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::is_x86_feature_detected as has;
-        if has!("avx512vbmi") && has!("avx512bw") {
-            // SAFETY: AVX-512 VBMI and BW are available.
+        if super::cpu::avx512_vbmi() {
+            // SAFETY: AVX-512 F, BW and VBMI are available.
             unsafe { lut_avx512vbmi(img.data_mut(), lut) };
             return;
         }
-        if has!("avx2") {
+        if super::cpu::avx2() {
             // SAFETY: AVX2 is available.
             unsafe { lut_avx2(img.data_mut(), lut) };
             return;
@@ -112,6 +111,7 @@ unsafe fn lut_avx2(data: &mut [u8], lut: &[u8; 256]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::augment::cpu;
 
     #[test]
     fn simd_lut_equals_the_scalar_lookup() {
@@ -127,19 +127,48 @@ mod tests {
             let mut b = img.data().to_vec();
             lut_scalar(&mut b, &lut);
             assert_eq!(a.data(), &b[..]);
+            // the dispatch with SIMD off runs the scalar lookup
+            let mut s = img.clone();
+            cpu::with_scalar(|| apply_lut(&mut s, &lut));
+            assert_eq!(s.data(), &b[..]);
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // the AVX2 kernel too, where the AVX-512 one ran above
-                let mut c = img.data().to_vec();
-                // SAFETY: AVX2 is available.
-                unsafe { lut_avx2(&mut c, &lut) };
-                assert_eq!(c, b);
+            {
+                // each SIMD kernel this CPU has, whichever the dispatch picked above
+                if cpu::avx512_vbmi() {
+                    let mut c = img.data().to_vec();
+                    // SAFETY: AVX-512 F, BW and VBMI are available.
+                    unsafe { lut_avx512vbmi(&mut c, &lut) };
+                    assert_eq!(c, b);
+                }
+                if cpu::avx2() {
+                    let mut c = img.data().to_vec();
+                    // SAFETY: AVX2 is available.
+                    unsafe { lut_avx2(&mut c, &lut) };
+                    assert_eq!(c, b);
+                }
             }
             assert!(img
                 .data()
                 .iter()
                 .zip(a.data())
                 .all(|(&i, &o)| lut[usize::from(i)] == o));
+        }
+    }
+
+    #[test]
+    fn scalar_and_simd_lut_agree_at_every_tail_length() {
+        // lengths around the 32- and 64-byte steps of the AVX2 and AVX-512 kernels
+        let lut = contrast_lut(1.37);
+        for len in 0..200 {
+            let img = ImageU8::from_fn(len, 1, |x, _| (x * 59 + 11) as u8);
+            let (mut simd, mut scalar) = (img.clone(), img.clone());
+            RandomContrast {
+                limit: (0.0, 0.0),
+                prob: Prob::always(),
+            }
+            .apply(1.37, &mut simd);
+            cpu::with_scalar(|| apply_lut(&mut scalar, &lut));
+            assert_eq!(simd, scalar, "length {len}");
         }
     }
 

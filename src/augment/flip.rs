@@ -27,7 +27,7 @@ pub fn hflip(img: &mut ImageU8) {
     if w == 0 {
         return;
     }
-    let avx2 = super::geometry::has_avx2();
+    let avx2 = super::cpu::avx2();
     for row in img.data_mut().chunks_exact_mut(w) {
         reverse_row(row, avx2);
     }
@@ -38,7 +38,7 @@ fn reverse_row(row: &mut [u8], avx2: bool) {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2 {
-            // SAFETY: AVX2 is available (`has_avx2`).
+            // SAFETY: AVX2 is available (`cpu::avx2`).
             unsafe { reverse_avx2(row) };
             return;
         }
@@ -97,13 +97,30 @@ mod tests {
 
     #[test]
     fn row_reversal_equals_slice_reverse_at_every_width() {
-        let avx2 = crate::augment::geometry::has_avx2();
+        let avx2 = crate::augment::cpu::avx2();
         for w in 0..300 {
             let v: Vec<u8> = (0..w).map(|i| (i * 7 + 3) as u8).collect();
             let (mut got, mut want) = (v.clone(), v);
             reverse_row(&mut got, avx2);
             want.reverse();
             assert_eq!(got, want, "width {w}");
+        }
+    }
+
+    #[test]
+    fn scalar_flip_equals_the_dispatched_flip() {
+        for w in [0, 1, 31, 32, 63, 64, 65, 127, 128, 129, 1000] {
+            let img = ImageU8::from_fn(w, 3, |x, y| (x * 7 + y * 31 + 3) as u8);
+            let (mut simd, mut scalar) = (img.clone(), img.clone());
+            hflip(&mut simd);
+            crate::augment::cpu::with_scalar(|| hflip(&mut scalar));
+            assert_eq!(simd, scalar, "width {w}");
+            // and both kernels directly, whatever the dispatch picked
+            let row: Vec<u8> = img.data()[..w].to_vec();
+            let (mut a, mut b) = (row.clone(), row);
+            reverse_row(&mut a, false);
+            reverse_row(&mut b, crate::augment::cpu::avx2());
+            assert_eq!(a, b, "width {w}");
         }
     }
 }

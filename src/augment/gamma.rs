@@ -46,4 +46,25 @@ mod tests {
         assert!(lut[128] > 128);
         assert!(gamma_lut(0.8)[128] < 128);
     }
+
+    #[test]
+    fn scalar_lut_path_gives_the_same_image() {
+        let img = ImageU8::from_fn(301, 5, |x, y| (x * 3 + y * 101) as u8);
+        let t = RandomGamma {
+            gamma_limit: (80, 120),
+            prob: Prob::always(),
+        };
+        for gamma in [0.8, 0.97, 1.2] {
+            let (mut simd, mut scalar) = (img.clone(), img.clone());
+            t.apply(gamma, &mut simd);
+            crate::augment::cpu::with_scalar(|| t.apply(gamma, &mut scalar));
+            assert_eq!(simd, scalar, "gamma {gamma}");
+            let lut = gamma_lut(gamma);
+            assert!(img
+                .data()
+                .iter()
+                .zip(scalar.data())
+                .all(|(&i, &o)| lut[usize::from(i)] == o));
+        }
+    }
 }

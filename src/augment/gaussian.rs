@@ -148,7 +148,7 @@ pub(crate) fn gaussian_filter_rows(
 fn correlate(out: &mut [f64], centre: &[f64], lo: &[&[f64]], hi: &[&[f64]], w: &[f64]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if super::cpu::avx2() {
             // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { correlate_avx2(out, centre, lo, hi, w) };
             return;
@@ -254,6 +254,29 @@ mod tests {
         let mut out = vec![0.0; w * h];
         gaussian_filter_into(input, w, h, k, &mut out, &mut GaussianScratch::default());
         out
+    }
+
+    #[test]
+    fn scalar_filter_equals_the_dispatched_filter_bitwise() {
+        // widths around the 64-column blocks, heights below and above the kernel
+        for (w, h, sigma) in [(11, 7, 1.7), (64, 5, 3.0), (130, 41, 6.0), (257, 3, 0.8)] {
+            let input: Vec<f64> = (0..w * h)
+                .map(|i| ((i * 7919 % 1013) as f64 / 506.0) - 1.0)
+                .collect();
+            let simd = gaussian_filter(&input, w, h, sigma);
+            let scalar = crate::augment::cpu::with_scalar(|| gaussian_filter(&input, w, h, sigma));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&simd), bits(&scalar), "{w}x{h} sigma {sigma}");
+            // the row delivery path too
+            let k = gaussian_kernel(sigma, 4.0);
+            let mut rows = vec![0.0; w * h];
+            crate::augment::cpu::with_scalar(|| {
+                gaussian_filter_rows(&input, w, h, &k, &mut GaussianScratch::default(), |y, r| {
+                    rows[y * w..(y + 1) * w].copy_from_slice(r)
+                })
+            });
+            assert_eq!(bits(&rows), bits(&simd), "{w}x{h} sigma {sigma} rows");
+        }
     }
 
     #[test]

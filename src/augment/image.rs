@@ -156,7 +156,7 @@ impl ImageU8 {
 fn sum_bytes(data: &[u8]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if super::cpu::avx2() {
             // SAFETY: AVX2 is available.
             return unsafe { sum_bytes_avx2(data) };
         }
@@ -225,6 +225,29 @@ mod tests {
             assert_eq!(sum_bytes(&v), sum_bytes_scalar(&v), "{len}");
             let full = vec![255u8; len];
             assert_eq!(sum_bytes(&full), 255 * len as u64, "{len}");
+        }
+    }
+
+    #[test]
+    fn scalar_mean_equals_the_dispatched_mean() {
+        // the dispatch with SIMD off (the scalar sum) against the default (AVX2 where available)
+        for len in [0, 1, 31, 32, 63, 64, 65, 127, 1000, 65_535, 65_536, 70_001] {
+            let v: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let simd = sum_bytes(&v);
+            assert_eq!(
+                crate::augment::cpu::with_scalar(|| sum_bytes(&v)),
+                simd,
+                "{len}"
+            );
+            #[cfg(target_arch = "x86_64")]
+            if crate::augment::cpu::avx2() {
+                // SAFETY: AVX2 is available.
+                assert_eq!(unsafe { sum_bytes_avx2(&v) }, simd, "{len}");
+            }
+            let img = ImageU8::from_vec(len, 1, v).unwrap();
+            let mean = img.mean();
+            let scalar = crate::augment::cpu::with_scalar(|| img.mean());
+            assert!(mean.to_bits() == scalar.to_bits() || (mean.is_nan() && scalar.is_nan()));
         }
     }
 }

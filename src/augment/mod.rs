@@ -1,4 +1,4 @@
-//! albumentations 0.3.1 transforms, bit-exact with OpenCV 4.x (see ../shared/reference/augment-spec.md).
+//! albumentations 0.3.1 transforms, bit-exact with OpenCV 4.x.
 //!
 //! # Using it
 //!
@@ -61,12 +61,15 @@
 //! weights, scalar 16-bit neighbourhood loads, SIMD integer blend; masks skip groups of samples
 //! that fall outside their nonzero bounding box. Other borders use the per-pixel reference
 //! sampler. Both give OpenCV's bytes; `geometry/tests.rs` checks them against each other.
+//! Every SIMD kernel (AVX2, FMA, AVX-512) picks its path at run time through `cpu.rs` (cached
+//! feature checks); the tests run each scalar fallback with `cpu::with_scalar` and compare bits.
 
 mod brightness;
 mod builder;
 mod compose;
 mod config;
 mod contrast;
+mod cpu;
 mod elastic;
 mod elastic_fields;
 mod error;

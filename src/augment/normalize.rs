@@ -78,7 +78,7 @@ fn normalize_plane(src: &[u8], mean: f32, den: f32, out: &mut [f32]) {
         unsafe fn body_avx2(src: &[u8], mean: f32, den: f32, out: &mut [f32]) {
             body(src, mean, den, out);
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if super::cpu::avx2() {
             // SAFETY: AVX2 is available.
             unsafe { body_avx2(src, mean, den, out) };
             return;
@@ -147,6 +147,24 @@ mod tests {
                     i % 256
                 );
             }
+        }
+    }
+
+    #[test]
+    fn scalar_planes_equal_the_dispatched_planes_bitwise() {
+        let n = Normalize {
+            mean: vec![0.3, 0.45, 0.5],
+            std: vec![0.2, 0.31, 0.17],
+            max_pixel_value: 251.0,
+            ..Normalize::imagenet()
+        };
+        for (w, h) in [(1, 1), (7, 3), (256, 3), (333, 5)] {
+            let img = ImageU8::from_fn(w, h, |x, y| (x * 13 + y * 7) as u8);
+            let (mut simd, mut scalar) = (vec![0f32; 3 * w * h], vec![0f32; 3 * w * h]);
+            n.apply_into(&img, 3, &mut simd);
+            crate::augment::cpu::with_scalar(|| n.apply_into(&img, 3, &mut scalar));
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&simd), bits(&scalar), "{w}x{h}");
         }
     }
 

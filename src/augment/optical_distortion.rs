@@ -133,8 +133,7 @@ struct MapConsts {
 fn fill_rows(c: &MapConsts, width: usize, i: usize, row_x: &mut [f32], row_y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx2")
-        {
+        if super::cpu::avx2_fma() {
             // SAFETY: the CPU supports FMA and AVX2 (checked just above).
             unsafe { fill_row_fma(c, width, i, row_x, row_y) };
             return;
@@ -298,6 +297,10 @@ mod tests {
 
     #[test]
     fn simd_map_rows_equal_the_scalar_rows() {
+        let bits = |x: &[f32], y: &[f32]| {
+            let b = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            (b(x), b(y))
+        };
         for (w, h) in [(1024, 3), (96, 128), (37, 5)] {
             for k in [-2.0, -1.37, -0.25, 0.0, 0.61, 2.0] {
                 for (dx, dy) in [(0, 0), (1, -1)] {
@@ -307,7 +310,15 @@ mod tests {
                         let (mut bx, mut by) = (vec![0f32; w], vec![0f32; w]);
                         fill_rows(&c, w, i, &mut ax, &mut ay);
                         fill_row(&c, w, i, &mut bx, &mut by);
-                        assert_eq!((ax, ay), (bx, by), "{w}x{h} k={k} row {i}");
+                        assert_eq!(bits(&ax, &ay), bits(&bx, &by), "{w}x{h} k={k} row {i}");
+                        // the dispatch with SIMD off runs the portable row
+                        let (mut sx, mut sy) = (vec![0f32; w], vec![0f32; w]);
+                        crate::augment::cpu::with_scalar(|| fill_rows(&c, w, i, &mut sx, &mut sy));
+                        assert_eq!(
+                            bits(&sx, &sy),
+                            bits(&ax, &ay),
+                            "{w}x{h} k={k} row {i} (scalar)"
+                        );
                     }
                 }
             }

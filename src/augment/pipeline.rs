@@ -117,3 +117,137 @@ fn contains_resize(t: &Transform) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::augment::{cpu, sample_rng, transforms_from_toml_table};
+
+    /// Every transform (the distortions and intensity ones more often than in the solution's
+    /// pipeline), an exact-2x final Resize (the INTER_AREA kernel) and Normalize.
+    const EVERY_TRANSFORM: &str = r#"
+        [augment]
+        p = 1.0
+        [[augment.transforms]]
+        type = "HorizontalFlip"
+        p = 0.5
+        [[augment.transforms]]
+        type = "OneOf"
+        p = 0.9
+        [[augment.transforms.transforms]]
+        type = "RandomContrast"
+        limit = [-0.2, 0.2]
+        p = 0.5
+        [[augment.transforms.transforms]]
+        type = "RandomGamma"
+        gamma_limit = [80, 120]
+        p = 0.5
+        [[augment.transforms.transforms]]
+        type = "RandomBrightness"
+        limit = [-0.2, 0.2]
+        p = 0.5
+        [[augment.transforms]]
+        type = "OneOf"
+        p = 0.9
+        [[augment.transforms.transforms]]
+        type = "ElasticTransform"
+        alpha = 120
+        sigma = 6.0
+        alpha_affine = 3.6
+        interpolation = 1
+        border_mode = 4
+        p = 0.5
+        [[augment.transforms.transforms]]
+        type = "ElasticTransform"
+        alpha = 120
+        sigma = 6.0
+        alpha_affine = 3.6
+        interpolation = 1
+        border_mode = 4
+        fields = "numpy"
+        p = 0.5
+        [[augment.transforms.transforms]]
+        type = "GridDistortion"
+        num_steps = 5
+        distort_limit = [-0.3, 0.3]
+        interpolation = 1
+        border_mode = 4
+        p = 0.5
+        [[augment.transforms.transforms]]
+        type = "OpticalDistortion"
+        distort_limit = [-2, 2]
+        shift_limit = [-0.5, 0.5]
+        interpolation = 1
+        border_mode = 4
+        p = 0.5
+        [[augment.transforms]]
+        type = "ShiftScaleRotate"
+        shift_limit = [-0.0625, 0.0625]
+        scale_limit = 0.1
+        rotate_limit = [-45, 45]
+        interpolation = 1
+        border_mode = 4
+        p = 0.5
+        [[augment.transforms]]
+        type = "Resize"
+        height = 60
+        width = 84
+        interpolation = 1
+        always_apply = true
+        p = 1
+        [[augment.transforms]]
+        type = "Normalize"
+        mean = [0.485, 0.456, 0.406]
+        std = [0.229, 0.224, 0.225]
+        max_pixel_value = 255.0
+        p = 1.0
+    "#;
+
+    #[test]
+    fn scalar_kernels_give_the_same_samples_as_the_simd_kernels() {
+        // every SIMD kernel the pipeline dispatches (flip, LUT apply, image mean, field
+        // generators and smoothing, map rows, warp / remap rows, area resize, Normalize) against
+        // its scalar fallback, end to end: same image, mask and network input bits
+        let doc: toml::Table = toml::from_str(EVERY_TRANSFORM).unwrap();
+        let pipeline = transforms_from_toml_table(&doc, "every-transform").unwrap();
+        let (w, h) = (168, 120);
+        let image = ImageU8::from_fn(w, h, |x, y| ((x * 7 + y * 3 + x * y / 11) % 256) as u8);
+        let mask = ImageU8::from_fn(w, h, |x, y| {
+            if (50..90).contains(&x) && (30..70).contains(&y) {
+                255
+            } else {
+                0
+            }
+        });
+        let run = |epoch: u64| {
+            let (mut img, mut m) = (image.clone(), mask.clone());
+            let mut rng = sample_rng(11, epoch, "sample");
+            let trace = pipeline
+                .apply_traced(&mut img, Some(&mut m), &mut rng)
+                .unwrap();
+            let mut input = vec![0f32; NETWORK_CHANNELS * img.width() * img.height()];
+            pipeline.network_input_into(&img, &mut input);
+            let bits: Vec<u32> = input.iter().map(|v| v.to_bits()).collect();
+            (trace, img, m, bits)
+        };
+        let mut ran = std::collections::BTreeSet::new();
+        for epoch in 0..40 {
+            let simd = run(epoch);
+            let scalar = cpu::with_scalar(|| run(epoch));
+            assert!(simd == scalar, "epoch {epoch}: {:?}", simd.0);
+            ran.extend(simd.0.iter().map(|a| a.name));
+        }
+        let names = [
+            "HorizontalFlip",
+            "RandomContrast",
+            "RandomGamma",
+            "RandomBrightness",
+            "ElasticTransform",
+            "GridDistortion",
+            "OpticalDistortion",
+            "ShiftScaleRotate",
+            "Resize",
+        ];
+        assert!(names.iter().all(|n| ran.contains(n)), "{ran:?}");
+    }
+}

@@ -1,5 +1,5 @@
 //! AlbuNet: TernausNet's ResNet34 U-Net (`models.ternausnets.AlbuNet`, num_classes=1,
-//! num_filters=32, is_deconv=False), solution-spec §4.1.
+//! num_filters=32, is_deconv=False), as sneddy's `unet_pipeline/models/ternausnets.py`.
 //!
 //! The torchvision resnet34 lives under `encoder.` (fc included, as in the reference state_dict).
 //! The reference registers the same encoder modules a second time as `conv1.0` (conv1),

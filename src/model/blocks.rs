@@ -3,7 +3,7 @@
 //! selim_zoo (`UnetDecoderBlock`, `ConvBottleneck`, `ConvSCSEBottleneckNoBn`, `SCSEModule`).
 //!
 //! Reference: sneddy `unet_pipeline/models/ternausnets.py` and `models/selim_zoo/unet.py`
-//! (solution-spec §4). In-place ReLUs mirror the reference's `ReLU(inplace=True)`.
+//! In-place ReLUs mirror the reference's `ReLU(inplace=True)`.
 use crate::model::cost::{Cost, Shape};
 use tch::nn::{self, init::FanInOut, init::NonLinearity, init::NormalOrUniform, Init};
 use tch::{Kind, Tensor};

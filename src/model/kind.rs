@@ -1,4 +1,5 @@
-//! [`ModelKind`]: the three networks of the solution, their input normalisation (spec §3.4, §4.4)
+//! [`ModelKind`]: the three networks of the solution, their input normalisation (x/255 or ImageNet,
+//! as each model's training transforms did)
 //! and input-size rule.
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,5 +1,5 @@
 //! selim_zoo `EncoderDecoder` U-Nets: `Resnet(seg_classes=1, backbone_arch='resnet50')` and
-//! `SCSEUnet(seg_classes=1, backbone_arch='seresnext50')`, solution-spec §4.2–4.3.
+//! `SCSEUnet(seg_classes=1, backbone_arch='seresnext50')` (sneddy `models/selim_zoo/unet.py`).
 //!
 //! State_dict layout: `encoder_stages.{0..4}` (stage 1 is `Sequential(maxpool, layer1)`, so
 //! layer1 lives at `encoder_stages.1.1`), `decoder_stages.{0..3}.layer.1`, `bottlenecks.{0..3}.seq`,

@@ -1,7 +1,7 @@
 //! Writes a synthetic dataset in the SIIM challenge layout:
 //! `<out>/dicom-images-{train,test}/<study uid>/<series uid>/<ImageId>.dcm` and
 //! `<out>/train-rle.csv` (header `ImageId, EncodedPixels`, one row per object, `<id>, -1` for an
-//! empty image; solution-spec §1.1). Every file is written atomically and is a pure function of
+//! empty image, as the challenge's file). Every file is written atomically and is a pure function of
 //! the options, so re-running over a complete output rewrites identical bytes, and re-running
 //! after a crash finishes the job. The CSV is written last.
 

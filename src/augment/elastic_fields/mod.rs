@@ -71,7 +71,7 @@ impl Xoshiro8 {
         #[cfg(target_arch = "x86_64")]
         {
             if simd {
-                // SAFETY: AVX2 is available (`simd` comes from `simd_available`).
+                // SAFETY: AVX2 is available (`simd` comes from `simd_level`).
                 unsafe { simd::fill(&mut self.s, out) };
                 return;
             }
@@ -113,10 +113,10 @@ enum Simd {
 fn simd_level() -> Simd {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::is_x86_feature_detected as has;
-        if !(crate::augment::geometry::has_avx2() && has!("fma")) {
+        use crate::augment::cpu;
+        if !cpu::avx2_fma() {
             Simd::Scalar
-        } else if has!("avx512f") {
+        } else if cpu::avx512f() {
             Simd::Avx512
         } else {
             Simd::Avx2

@@ -2,14 +2,8 @@
 //! float64 scipy-order filter on the generator's own noise, determinism.
 
 use super::*;
+use crate::augment::cpu;
 use crate::augment::gaussian::gaussian_filter;
-
-fn with_scalar<T>(scalar: bool, f: impl FnOnce() -> T) -> T {
-    crate::augment::geometry::FORCE_SCALAR.with(|c| c.set(scalar));
-    let out = f();
-    crate::augment::geometry::FORCE_SCALAR.with(|c| c.set(false));
-    out
-}
 
 #[test]
 fn noise_is_uniform_on_the_symmetric_interval() {
@@ -67,8 +61,16 @@ fn simd_and_scalar_fields_are_bit_identical() {
         (143, 12, 6.0),
         (3, 5, 2.0),
     ] {
-        let scalar = with_scalar(true, || fast_fields(3, 50.0, sigma, w, h));
+        let scalar = cpu::with_scalar(|| {
+            assert_eq!(simd_level(), Simd::Scalar);
+            fast_fields(3, 50.0, sigma, w, h)
+        });
         assert!(scalar == fields_at(Simd::Scalar, sigma, w, h));
+        // the dispatched stream (the best level of this CPU)
+        assert!(
+            fast_fields(3, 50.0, sigma, w, h) == scalar,
+            "{w}x{h} sigma {sigma}"
+        );
         for level in [Simd::Avx2, Simd::Avx512] {
             if simd_level() >= level {
                 let got = fields_at(level, sigma, w, h);

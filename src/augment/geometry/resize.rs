@@ -96,7 +96,7 @@ fn area_row(r0: &[u8], r1: &[u8], out: &mut [u8]) {
         unsafe fn body_avx2(r0: &[u8], r1: &[u8], out: &mut [u8]) {
             body(r0, r1, out);
         }
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if crate::augment::cpu::avx2() {
             // SAFETY: AVX2 is available.
             unsafe { body_avx2(r0, r1, out) };
             return;
@@ -189,6 +189,35 @@ mod tests {
         let src = ImageU8::from_vec(4, 2, vec![0, 1, 10, 20, 2, 2, 30, 41]).unwrap();
         assert_eq!(resize(&src, 2, 1, Interpolation::Linear).data(), &[1, 25]); // (5+2)>>2, (101+2)>>2
         assert_eq!(resize(&src, 2, 1, Interpolation::Nearest).data(), &[0, 10]);
+    }
+
+    #[test]
+    fn scalar_resize_equals_the_dispatched_resize() {
+        // the exact-2x INTER_AREA rows are the dispatched kernel; every mode for good measure
+        let src = ImageU8::from_fn(262, 70, |x, y| ((x * 37 + y * 101 + x * y) % 256) as u8);
+        for (w, h) in [(131, 35), (1, 1), (100, 33), (524, 140), (262, 35)] {
+            for interp in [Interpolation::Linear, Interpolation::Nearest] {
+                let simd = resize(&src, w, h, interp);
+                let scalar = crate::augment::cpu::with_scalar(|| resize(&src, w, h, interp));
+                assert_eq!(simd, scalar, "{w}x{h} {interp:?}");
+            }
+        }
+        // odd rows lengths straight through the kernel, both paths
+        for n in [0, 1, 15, 16, 17, 31, 32, 33, 100] {
+            let r0: Vec<u8> = (0..2 * n).map(|i| (i * 53 + 7) as u8).collect();
+            let r1: Vec<u8> = (0..2 * n).map(|i| (i * 29 + 200) as u8).collect();
+            let (mut a, mut b) = (vec![0u8; n], vec![0u8; n]);
+            area_row(&r0, &r1, &mut a);
+            crate::augment::cpu::with_scalar(|| area_row(&r0, &r1, &mut b));
+            assert_eq!(a, b, "{n}");
+            for (x, &d) in b.iter().enumerate() {
+                let s = [r0[2 * x], r0[2 * x + 1], r1[2 * x], r1[2 * x + 1]]
+                    .iter()
+                    .map(|&v| u16::from(v))
+                    .sum::<u16>();
+                assert_eq!(u16::from(d), (s + 2) >> 2);
+            }
+        }
     }
 
     #[test]

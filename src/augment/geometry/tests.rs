@@ -6,7 +6,7 @@ use super::sampler::{
     cv_round_f64, linear_row_generic, nearest_row_generic, quantize32, round_to_i16, sat16,
 };
 use super::*;
-use crate::augment::ImageU8;
+use crate::augment::{cpu, ImageU8};
 
 /// A small deterministic generator (LCG + xorshift), enough for test inputs.
 struct Rnd(u64);
@@ -106,11 +106,8 @@ fn remap_reference(
 
 /// Runs `f` with the AVX2 kernels (where the CPU has them) and with the scalar fallbacks.
 fn both_paths(f: impl Fn()) {
-    for scalar in [false, true] {
-        kernel::FORCE_SCALAR.with(|c| c.set(scalar));
-        f();
-    }
-    kernel::FORCE_SCALAR.with(|c| c.set(false));
+    f();
+    cpu::with_scalar(f);
 }
 
 const SIZES: [(usize, usize); 5] = [(2, 2), (3, 7), (17, 5), (64, 48), (131, 67)];
@@ -289,4 +286,57 @@ fn displacement_rows_equal_numpy_float64_maps() {
             }
         }
     });
+}
+
+#[test]
+fn fast_kernels_and_scalar_fallbacks_give_the_same_images() {
+    // the dispatched whole-image paths (AVX2 where the CPU has it) against `cpu::with_scalar`,
+    // directly: warpAffine, remap, separable remap and displacement rows, REFLECT_101 (the
+    // folded kernels) and one other border
+    let mut r = Rnd(5);
+    for (w, h) in [(3, 7), (64, 48), (131, 67), (300, 9)] {
+        let img = image(w, h, 17);
+        let mask = sparse_mask(w, h);
+        let n = w * h;
+        let mx: Vec<f32> = (0..n)
+            .map(|i| ((i % w) as f64 + r.range(-2.0, 2.0) * w as f64) as f32)
+            .collect();
+        let my: Vec<f32> = (0..n)
+            .map(|i| ((i / w) as f64 + r.range(-2.0, 2.0) * h as f64) as f32)
+            .collect();
+        let gx: Vec<f32> = (0..w)
+            .map(|u| (u as f64 + r.range(-3.0, 3.0)) as f32)
+            .collect();
+        let gy: Vec<f32> = (0..h)
+            .map(|v| (v as f64 + r.range(-3.0, 3.0)) as f32)
+            .collect();
+        let dx: Vec<f32> = (0..n).map(|_| r.range(-20.0, 20.0) as f32).collect();
+        let dy: Vec<f32> = (0..n).map(|_| r.range(-20.0, 20.0) as f32).collect();
+        let mut m = rotation_matrix_2d(w as f32 / 2.0, h as f32 / 2.0, r.range(-45.0, 45.0), 1.1);
+        m[2] += r.range(-5.0, 5.0);
+        for border in [BorderMode::Reflect101, BorderMode::Constant(3)] {
+            for interp in [Interpolation::Linear, Interpolation::Nearest] {
+                for src in [&img, &mask] {
+                    let run = || {
+                        let warped = warp_affine(src, &m, interp, border);
+                        let remapped = remap(src, &mx, &my, w, h, interp, border);
+                        let mut separable = ImageU8::new(w, h);
+                        remap_separable_into(src, &gx, &gy, interp, border, &mut separable);
+                        let mut rows = RowSampler::new(src, interp, border);
+                        let mut displaced = ImageU8::new(w, h);
+                        for v in 0..h {
+                            let s = v * w..(v + 1) * w;
+                            rows.displace(&dx[s.clone()], &dy[s], v, displaced.row_mut(v));
+                        }
+                        [warped, remapped, separable, displaced]
+                    };
+                    let simd = run();
+                    let scalar = cpu::with_scalar(run);
+                    for (k, (a, b)) in simd.iter().zip(&scalar).enumerate() {
+                        assert!(a == b, "{w}x{h} {interp:?} {border:?} output {k}");
+                    }
+                }
+            }
+        }
+    }
 }

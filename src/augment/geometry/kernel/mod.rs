@@ -22,6 +22,7 @@
 
 use super::border::BorderMode;
 use super::sampler::{linear_row_generic, nearest_row_generic};
+use crate::augment::cpu;
 use crate::augment::ImageU8;
 
 /// Pixels per chunk.
@@ -243,31 +244,6 @@ fn fold(v: i32, two_l: i32) -> i32 {
     a.min(two_l.wrapping_sub(a))
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Tests set this to run the scalar fallbacks on an AVX2 machine.
-    pub(crate) static FORCE_SCALAR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// `true` when the CPU has AVX2 (cached by std).
-#[inline(always)]
-pub(crate) fn has_avx2() -> bool {
-    #[cfg(test)]
-    {
-        if FORCE_SCALAR.with(|f| f.get()) {
-            return false;
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Bilinear samples at the 1/32-px coordinates of `c` with REFLECT_101, identical to
 /// `linear_row_generic(.., BorderMode::Reflect101, ..)` on the same coordinates.
 ///
@@ -287,7 +263,7 @@ pub(crate) fn linear_r101<C: Coords>(
     );
     #[cfg(target_arch = "x86_64")]
     {
-        if has_avx2() {
+        if cpu::avx2() {
             // SAFETY: AVX2 is available.
             unsafe { simd::linear_row(src, g, c, out, l) };
             return;
@@ -384,7 +360,7 @@ impl Columns {
     ) {
         let w = self.w;
         assert!(src.width() == w && y0 + 1 < src.height() && self.wx.len() == out.len());
-        let avx2 = has_avx2();
+        let avx2 = cpu::avx2();
         l.wy = [(32 - fy) | (fy << 16); CHUNK];
         let base = (y0 * w) as u32;
         for ((xc, wc), oc) in self
@@ -531,7 +507,7 @@ pub(crate) fn nearest_r101<C: Coords>(
     );
     #[cfg(target_arch = "x86_64")]
     {
-        if has_avx2() {
+        if cpu::avx2() {
             // SAFETY: AVX2 is available.
             unsafe { simd::nearest_row(src, g, support, c, out, l) };
             return;

@@ -1,6 +1,7 @@
 //! Fast kernels vs the per-pixel reference sampler: exhaustive folds, fallbacks, blends.
 
 use super::*;
+use crate::augment::cpu;
 use crate::augment::geometry::sampler::linear_border;
 
 fn img(w: usize, h: usize) -> ImageU8 {
@@ -121,7 +122,7 @@ fn simd_and_scalar_blend_agree_on_all_weights() {
     }
     let mut a = vec![0u8; tb.len()];
     let mut b = vec![0u8; tb.len()];
-    blend(&tb, &wx, &wy, &mut a, has_avx2());
+    blend(&tb, &wx, &wy, &mut a, cpu::avx2());
     blend_scalar(&tb, &wx, &wy, &mut b);
     assert_eq!(a, b);
     // and the scalar blend is OpenCV's weighted sum
@@ -134,5 +135,65 @@ fn simd_and_scalar_blend_agree_on_all_weights() {
             + fy * (32 - fx) * p(2)
             + fy * fx * p(3);
         assert_eq!(u32::from(b[k]), (s + 512) >> 10);
+    }
+}
+
+#[test]
+fn row_kernels_give_the_same_bytes_on_the_scalar_path() {
+    // linear_r101, nearest_r101 (with and without the support shortcut) and the separable
+    // Columns rows, dispatched (AVX2 where the CPU has it) and under `cpu::with_scalar`:
+    // chunk tails, coordinates across the folds and beyond 2L (the fallback chunks).
+    let mut s = 0x9e37_79b9u32;
+    let mut rnd = |lo: i32, hi: i32| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        lo + (s % (hi - lo + 1) as u32) as i32
+    };
+    for (w, h) in [(2, 2), (9, 4), (40, 30), (131, 17)] {
+        let src = img(w, h);
+        let mask = ImageU8::from_fn(w, h, |x, y| if x * 3 > w && y * 2 > h { 255 } else { 0 });
+        let g = Geom::new(w, h).unwrap();
+        let (lx2, ly2) = (64 * (w as i32 - 1), 64 * (h as i32 - 1));
+        for n in [1, 7, 8, 9, 255, 256, 257, 700] {
+            let far = rnd(0, 3) == 0;
+            let (rx, ry) = if far {
+                (40 * lx2, 40 * ly2)
+            } else {
+                (lx2, ly2)
+            };
+            let xs: Vec<i32> = (0..n).map(|_| rnd(-rx, rx)).collect();
+            let ys: Vec<i32> = (0..n).map(|_| rnd(-ry, ry)).collect();
+            let c = Slices { xs: &xs, ys: &ys };
+            let run = || {
+                let mut lin = vec![0u8; n];
+                linear_r101(&src, &g, &c, &mut lin, &mut Lanes::new());
+                // nearest indices: the same coordinates in whole pixels
+                let xn: Vec<i32> = xs.iter().map(|&x| x >> 5).collect();
+                let yn: Vec<i32> = ys.iter().map(|&y| y >> 5).collect();
+                let cn = Slices { xs: &xn, ys: &yn };
+                let mut near = vec![0u8; n];
+                nearest_r101(&src, &g, &Support::ALL, &cn, &mut near, &mut Lanes::new());
+                let mut sparse = vec![0u8; n];
+                let sup = Support::of(&mask);
+                nearest_r101(&mask, &g, &sup, &cn, &mut sparse, &mut Lanes::new());
+                (lin, near, sparse)
+            };
+            let simd = run();
+            assert!(simd == cpu::with_scalar(run), "{w}x{h} n {n} far {far}");
+        }
+        // separable rows: every source row pair and vertical fraction
+        let gx: Vec<i32> = (0..300).map(|_| rnd(-lx2, lx2)).collect();
+        let cols = Columns::linear(&g, &gx).unwrap();
+        for y0 in 0..h - 1 {
+            for fy in [0, 1, 13, 31, 32] {
+                let run = || {
+                    let mut out = vec![0u8; gx.len()];
+                    cols.linear_row(&src, y0, fy, &mut out, &mut Lanes::new());
+                    out
+                };
+                assert_eq!(run(), cpu::with_scalar(run), "{w}x{h} row {y0} fy {fy}");
+            }
+        }
     }
 }
