@@ -14,7 +14,7 @@ libtorch:
 	scripts/setup-libtorch.sh
 
 build: libtorch
-	$(CARGO) build --release --bin pneumoflow
+	$(CARGO) build --release --bins
 
 demo: build
 	rm -rf $(DEMO_DIR)

@@ -3,7 +3,7 @@
 #   data-prep (formats)        no tch, no timely/differential
 #   src/augment, src/data      no tch, no timely/differential
 #   src/dataflow               the only timely/differential code
-#   the library (src/ minus src/main.rs and src/cli/)   no clap, indicatif or anyhow
+#   the library (src/ minus src/main.rs, src/bin/, src/cli/)   no clap, indicatif or anyhow
 # Exits non-zero listing every offending line.
 set -uo pipefail
 shopt -s lastpipe  # `... | report` runs report in this shell, so it can set fail
@@ -25,6 +25,6 @@ uses 'tch|torch_sys|timely|differential_dataflow' data-prep | report "data-prep 
 grep -nE '^(tch|torch-sys|timely|differential-dataflow)\s*=' data-prep/Cargo.toml | report "data-prep must not depend on tch or timely"
 uses 'tch|torch_sys|timely|differential_dataflow' src/augment src/data | report "augment and data must not use tch or timely"
 uses 'timely|differential_dataflow' src | grep -v '^src/dataflow/' | report "timely/differential only in src/dataflow/"
-uses 'clap|indicatif|anyhow' src | grep -vE '^src/(main\.rs|cli/)' | report "clap, indicatif and anyhow only in the binary (src/main.rs, src/cli/)"
+uses 'clap|indicatif|anyhow' src | grep -vE '^src/(main\.rs|cli/|bin/)' | report "clap, indicatif and anyhow only in the binaries (src/main.rs, src/bin/, src/cli/)"
 if [ "$fail" = 0 ]; then echo "layers: ok"; fi
 exit $fail

@@ -1,5 +1,7 @@
 //! The `pneumoflow` binary: parses the CLI, runs the command, and reports errors with their
 //! whole cause chain (exit 2). A panic anywhere stops the process (see [`cli::fail_fast`]).
+//! Commands that need libtorch run in the companion binary `pneumoflow-torch`
+//! (`src/bin/pneumoflow-torch.rs`, see [`cli::torch`]).
 mod cli;
 
 use clap::Parser;
@@ -8,7 +10,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     cli::fail_fast::install();
     let args = cli::Cli::parse();
-    match cli::run(args.command) {
+    match cli::run::<false>(args.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

@@ -11,6 +11,7 @@ pub mod model_arg;
 pub mod prep;
 pub mod progress;
 pub mod synth;
+pub mod torch;
 pub mod weights;
 
 use clap::{Parser, Subcommand};
@@ -43,15 +44,19 @@ pub enum Command {
     Model(model::ModelArgs),
 }
 
-/// Runs a parsed command.
-pub fn run(command: Command) -> anyhow::Result<()> {
+/// Runs a parsed command. With `TORCH = false` (the `pneumoflow` binary) the commands that need
+/// libtorch are handed to the companion binary `pneumoflow-torch` ([`torch::exec`]), so the
+/// data commands start without loading libtorch; with `TORCH = true` (that companion) every
+/// command runs in-process.
+pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Synth(args) => synth::run(args),
         Command::Prep(args) => prep::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
         Command::Augment(args) => augment::run(args),
-        Command::Weights(args) => weights::run(args),
-        Command::Model(args) => model::run(args),
+        Command::Weights(args) if TORCH => weights::run(args),
+        Command::Model(args) if TORCH => model::run(args),
+        Command::Weights(_) | Command::Model(_) => torch::exec(),
     }
 }

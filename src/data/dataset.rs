@@ -128,6 +128,19 @@ impl Dataset {
         decoder: &mut Decoder,
     ) -> Result<Sample, RecordError> {
         let mut sample = self.read(index, decoder)?;
+        self.augment(index, epoch, &mut sample)?;
+        Ok(sample)
+    }
+
+    /// Augments `sample` (record `index`, as [`Dataset::read`] returned it) in place with the
+    /// generator `sample_rng(seed, epoch, id)`; leaves it as is when there is no pipeline.
+    /// `read` then `augment` equals `sample`, so a record read once can give several epochs.
+    pub fn augment(
+        &self,
+        index: usize,
+        epoch: u64,
+        sample: &mut Sample,
+    ) -> Result<(), RecordError> {
         if let Some(pipeline) = &self.pipeline {
             let mut rng = sample_rng(self.seed, epoch, &sample.meta.id);
             pipeline
@@ -136,7 +149,7 @@ impl Dataset {
             sample.meta.height = sample.image.height() as u32;
             sample.meta.width = sample.image.width() as u32;
         }
-        Ok(sample)
+        Ok(())
     }
 
     /// The stored size of the samples: the pipeline's fixed output size, else the dataset's.

@@ -40,8 +40,6 @@ pub struct RecordCompressor {
     ctx: zstd::bulk::Compressor<'static>,
     /// Image + mask of a record with a stored mask (reused).
     raw: Vec<u8>,
-    /// Compression output (reused; payloads are copied out at their exact size).
-    out: Vec<u8>,
 }
 
 impl RecordCompressor {
@@ -54,7 +52,6 @@ impl RecordCompressor {
         Ok(RecordCompressor {
             ctx,
             raw: Vec::new(),
-            out: Vec::new(),
         })
     }
 
@@ -92,10 +89,10 @@ impl RecordCompressor {
         let raw_len = if mask == MaskKind::Stored { 2 * n } else { n };
         let raw_len_u32 = u32::try_from(raw_len)
             .map_err(|_| bad(format!("payload of {raw_len} bytes exceeds 4 GiB")))?;
-        let bound = zstd::zstd_safe::compress_bound(raw_len);
-        self.out.clear();
-        self.out.reserve(bound);
-        let written = match (mask, &rec.mask) {
+        // Compressed straight into the payload, then shrunk in place: shards hold many payloads
+        // until they are written.
+        let mut payload = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw_len));
+        match (mask, &rec.mask) {
             (MaskKind::Stored, Some(m)) => {
                 self.raw.clear();
                 self.raw.resize(raw_len, 0);
@@ -104,13 +101,12 @@ impl RecordCompressor {
                 for (d, &v) in mask.iter_mut().zip(m.iter()) {
                     *d = if v != 0 { 255 } else { 0 };
                 }
-                self.ctx.compress_to_buffer(&self.raw, &mut self.out)
+                self.ctx.compress_to_buffer(&self.raw, &mut payload)
             }
-            _ => self.ctx.compress_to_buffer(&rec.image, &mut self.out),
+            _ => self.ctx.compress_to_buffer(&rec.image, &mut payload),
         }
         .map_err(|e| bad(e.to_string()))?;
-        // An exact-size copy: shards hold many payloads until they are written.
-        let payload = self.out[..written].to_vec();
+        payload.shrink_to_fit();
         Ok(EncodedRecord {
             meta: rec.meta.clone(),
             mask,
