@@ -5,6 +5,10 @@ mod cli_util;
 mod pinned_outputs;
 // prep and augment on two processes over loopback.
 mod cluster;
+// Fault injection: bad inputs, damaged datasets, foreign directories, kill -9, a full disk.
+mod faults;
+// Property tests: the pipeline and transform loaders never panic on mutated input.
+mod loader_props;
 // Foundation: synth -> prep -> inspect/export end to end, resume, corruption.
 mod prep;
 // Bulk re-augmentation and previews through the CLI.

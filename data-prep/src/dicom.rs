@@ -10,13 +10,40 @@
 //! `BitsStored = b > 8` they are mapped linearly from the full stored range to 0..=255 with
 //! `u8 = round(v * 255 / (2^b - 1))` (unsigned) or after adding `2^(b-1)` (signed). The VOI window
 //! in the file, if any, is deliberately not applied: the solution's data is 8-bit, and a fixed rule
-//! keeps every file on the same scale.
+//! keeps every file on the same scale. A stored value is the `BitsStored` bits ending at `HighBit`
+//! of each `BitsAllocated` (8 or 16) sample, sign-extended when `PixelRepresentation` is 1; other
+//! bits (overlays, padding) are ignored.
+//!
+//! Limits, checked before anything is allocated for them, so that no file, however damaged or
+//! hostile, makes the reader panic or allocate more than the file justifies:
+//! - files of at most [`MAX_FILE_BYTES`] (1 GiB), read whole into memory;
+//! - every length the file declares (element, sequence, item, fragment, in the meta group and in
+//!   the data set) must fit in what is left of the file, checked on each header before dicom-rs
+//!   reserves anything for it (dicom-rs itself would reserve whatever a length says); sequences
+//!   may nest at most 16 deep;
+//! - `Rows` and `Columns` each in `1..=`[`MAX_SIDE`] (16384) and `Rows × Columns` at most
+//!   [`MAX_PIXELS`] (2^28);
+//! - uncompressed Pixel Data must hold exactly `Rows × Columns × BitsAllocated/8` bytes (plus
+//!   one byte of padding to an even length); a JPEG's frame header must agree with Rows,
+//!   Columns, SamplesPerPixel and 8 bits, and be baseline or extended sequential (SOF0/SOF1),
+//!   before it is decoded.
+//!
+//! A truncated file is reported as ending early, with the element, its offset and the sizes.
 
+mod bounded;
+mod jpeg;
+
+use bounded::{scan_meta, Bounded, Problem, MAX_NESTING};
+use dicom_core::value::PrimitiveValue;
 use dicom_core::Tag;
-use dicom_dictionary_std::tags;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-use dicom_object::{open_file, DefaultDicomObject};
+use dicom_object::meta::FileMetaTable;
+use dicom_object::{DefaultDicomObject, InMemDicomObject};
+use dicom_parser::dataset::read::DataSetReaderOptions;
+use dicom_parser::dataset::{DataSetReader, DataToken};
 use dicom_pixeldata::{ConvertOptions, ModalityLutOption, PixelDecoder};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -28,17 +55,60 @@ pub const SUPPORTED_TRANSFER_SYNTAXES: [(&str, &str); 4] = [
     ("1.2.840.10008.1.2.4.50", "JPEG baseline (process 1)"),
 ];
 
+const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+
+/// Largest accepted file, in bytes (the file is read whole).
+pub const MAX_FILE_BYTES: u64 = 1 << 30;
+/// Largest accepted `Rows` and `Columns`.
+pub const MAX_SIDE: usize = 16384;
+/// Largest accepted `Rows × Columns`.
+pub const MAX_PIXELS: usize = 1 << 28;
+
 /// Why a DICOM file could not be turned into an 8-bit image.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum DicomError {
-    /// The file could not be opened or parsed as DICOM.
-    #[error("{path}: cannot read DICOM file: {source}")]
-    Open {
+    /// The file could not be opened or read.
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
         /// The DICOM file.
         path: PathBuf,
-        /// The dicom-rs read error.
-        source: Box<dicom_object::ReadError>,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The path is a directory or another non-file.
+    #[error("{path}: is {found}, expected a DICOM file")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`a directory`, `not a regular file`).
+        found: &'static str,
+    },
+    /// The file is larger than [`MAX_FILE_BYTES`].
+    #[error("{path}: the file is {bytes} bytes; DICOM files of at most {max} bytes are read")]
+    TooLarge {
+        /// The DICOM file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The limit, [`MAX_FILE_BYTES`].
+        max: u64,
+    },
+    /// The file ends before something it declares: truncated, or a corrupt length.
+    #[error("{path}: file ends early (truncated or corrupt): {problem}")]
+    EndsEarly {
+        /// The DICOM file.
+        path: PathBuf,
+        /// What ends where, with the sizes.
+        problem: String,
+    },
+    /// The file is not DICOM, or its structure is invalid.
+    #[error("{path}: not a valid DICOM file: {problem}")]
+    Malformed {
+        /// The DICOM file.
+        path: PathBuf,
+        /// What was expected and what was found.
+        problem: String,
     },
     /// The transfer syntax is not one we decode.
     #[error("{path}: unsupported transfer syntax {uid} ({name}); supported: implicit/explicit VR little endian, explicit VR big endian, JPEG baseline")]
@@ -68,12 +138,22 @@ pub enum DicomError {
         /// What is wrong with it (missing, or the unexpected value).
         problem: String,
     },
-    /// The pixel data could not be decoded.
+    /// Rows or Columns are zero, or the image is larger than the limits.
+    #[error("{path}: image size {rows}x{columns} (Rows x Columns) is outside the accepted range: each side 1..={MAX_SIDE}, at most {MAX_PIXELS} pixels")]
+    Dimensions {
+        /// The DICOM file.
+        path: PathBuf,
+        /// The Rows attribute.
+        rows: u16,
+        /// The Columns attribute.
+        columns: u16,
+    },
+    /// The pixel data could not be decoded, or disagrees with the image attributes.
     #[error("{path}: cannot decode pixel data: {message}")]
     Pixels {
         /// The DICOM file.
         path: PathBuf,
-        /// The decoder's error message.
+        /// What is wrong.
         message: String,
     },
 }
@@ -100,22 +180,28 @@ pub struct DicomInfo {
     pub bits_stored: u16,
 }
 
+/// A US (unsigned short) attribute's first value; any other value representation is an error,
+/// as dicom-pixeldata reads these attributes as US only.
 fn attr_u16(
     obj: &DefaultDicomObject,
     path: &Path,
     tag: Tag,
     name: &'static str,
 ) -> Result<u16, DicomError> {
-    let el = obj.element(tag).map_err(|_| DicomError::Attribute {
+    let err = |problem: String| DicomError::Attribute {
         path: path.to_path_buf(),
         attribute: name,
-        problem: "missing".into(),
-    })?;
-    el.to_int::<u16>().map_err(|e| DicomError::Attribute {
-        path: path.to_path_buf(),
-        attribute: name,
-        problem: format!("not an unsigned integer: {e}"),
-    })
+        problem,
+    };
+    let el = obj.element(tag).map_err(|_| err("missing".into()))?;
+    match el.value().primitive() {
+        Some(PrimitiveValue::U16(v)) if !v.is_empty() => Ok(v[0]),
+        _ => Err(err(format!(
+            "value representation {} ({} bytes), expected one US (unsigned 16-bit) value",
+            el.vr().to_string(),
+            el.value().primitive().map_or(0, |p| p.calculate_byte_len())
+        ))),
+    }
 }
 
 fn attr_str(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
@@ -125,32 +211,229 @@ fn attr_str(obj: &DefaultDicomObject, tag: Tag) -> Option<String> {
         .map(|s| s.trim().trim_end_matches('\0').to_string())
 }
 
+/// Checks `rows × columns` against [`MAX_SIDE`] and [`MAX_PIXELS`].
+pub fn check_dimensions(path: &Path, rows: u16, columns: u16) -> Result<(), DicomError> {
+    let (r, c) = (rows as usize, columns as usize);
+    if r == 0 || c == 0 || r > MAX_SIDE || c > MAX_SIDE || r * c > MAX_PIXELS {
+        return Err(DicomError::Dimensions {
+            path: path.to_path_buf(),
+            rows,
+            columns,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the file at `path` whole (at most [`MAX_FILE_BYTES`]).
+fn read_file(path: &Path) -> Result<Vec<u8>, DicomError> {
+    let io = |source| DicomError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let md = std::fs::metadata(path).map_err(io)?;
+    if md.is_dir() {
+        return Err(DicomError::NotAFile {
+            path: path.to_path_buf(),
+            found: "a directory",
+        });
+    }
+    if !md.is_file() {
+        return Err(DicomError::NotAFile {
+            path: path.to_path_buf(),
+            found: "not a regular file",
+        });
+    }
+    let too_large = |bytes| DicomError::TooLarge {
+        path: path.to_path_buf(),
+        bytes,
+        max: MAX_FILE_BYTES,
+    };
+    if md.len() > MAX_FILE_BYTES {
+        return Err(too_large(md.len()));
+    }
+    let mut bytes = Vec::with_capacity(md.len() as usize);
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// dicom-rs's error chain as one line: wrappers that say nothing ("could not read data set
+/// token") and repeated messages are dropped, and a debug dump of a token is replaced by words.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    const SILENT: [&str; 5] = [
+        "Could not read data set token",
+        "Could not parse meta group data set",
+        "Could not create data set parser",
+        "Could not read value",
+        "Could not decode pixel data",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        let mut msg = err.to_string();
+        if msg.starts_with("Unexpected token") {
+            msg = "an item or sequence delimiter where none belongs".into();
+        }
+        if !SILENT.contains(&msg.as_str()) && !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        cur = err.source();
+    }
+    if parts.is_empty() {
+        parts.push(e.to_string());
+    }
+    parts.join(": ")
+}
+
+/// Maps a dicom-rs error met while reading the data set: the bounded decoder's refusal first,
+/// then an end of data, then dicom-rs's own words.
+fn data_set_error(
+    path: &Path,
+    problem: Option<Problem>,
+    e: &(dyn std::error::Error + 'static),
+    file_len: usize,
+) -> DicomError {
+    let path = path.to_path_buf();
+    match problem {
+        Some(Problem::EndsEarly(problem)) => DicomError::EndsEarly { path, problem },
+        Some(Problem::Malformed(problem)) => DicomError::Malformed { path, problem },
+        None if bounded::is_eof(e) || e.to_string() == "Premature data set end" => {
+            DicomError::EndsEarly {
+                path,
+                problem: format!(
+                    "the file ({file_len} bytes) ends inside a sequence or element of the data set"
+                ),
+            }
+        }
+        None => DicomError::Malformed {
+            path,
+            problem: format!("data set: {}", chain(e)),
+        },
+    }
+}
+
+/// Parses DICOM file bytes into a dicom-rs object, every declared length checked against the
+/// file first (see the module doc). `path` only names the file in errors.
+fn parse(path: &Path, bytes: &[u8]) -> Result<DefaultDicomObject, DicomError> {
+    let malformed = |problem: String| DicomError::Malformed {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let from_problem = |p: Problem| match p {
+        Problem::EndsEarly(problem) => DicomError::EndsEarly {
+            path: path.to_path_buf(),
+            problem,
+        },
+        Problem::Malformed(problem) => malformed(problem),
+    };
+    let file_len = bytes.len();
+    let magic_at = if file_len >= 132 && &bytes[128..132] == b"DICM" {
+        128
+    } else if file_len >= 4 && &bytes[..4] == b"DICM" {
+        0
+    } else if file_len == 0 {
+        return Err(malformed("the file is empty (0 bytes)".into()));
+    } else if file_len < 132 {
+        return Err(malformed(format!(
+            "the file is {file_len} bytes, too short for a 128-byte preamble and the \"DICM\" magic"
+        )));
+    } else {
+        return Err(malformed(
+            "no \"DICM\" magic at byte 128 (after the preamble) or at byte 0".into(),
+        ));
+    };
+    let data_start = scan_meta(bytes, magic_at).map_err(from_problem)?;
+    let meta = FileMetaTable::from_reader(&bytes[magic_at..data_start])
+        .map_err(|e| malformed(format!("file meta group: {}", chain(&e))))?;
+    let uid = meta.transfer_syntax().trim().to_string();
+    let registry = dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+    let ts = match registry.get(&uid) {
+        Some(ts) if SUPPORTED_TRANSFER_SYNTAXES.iter().any(|(u, _)| *u == uid) => ts,
+        found => {
+            return Err(DicomError::TransferSyntax {
+                path: path.to_path_buf(),
+                name: found
+                    .map(|t| t.name().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                uid,
+            })
+        }
+    };
+    let data = &bytes[data_start..];
+    let (base, total) = (data_start as u64, file_len as u64);
+    // Pass 1: walk the tokens (lengths checked by the bounded decoder) and bound the nesting, as
+    // dicom-rs builds nested items recursively.
+    let mut dec = Bounded::new(data, base, total, ts).map_err(from_problem)?;
+    let mut failure = None;
+    {
+        let mut depth = 0usize;
+        for token in DataSetReader::new(&mut dec, DataSetReaderOptions::default()) {
+            match token {
+                Err(e) => {
+                    failure = Some(Err(e));
+                    break;
+                }
+                Ok(
+                    DataToken::SequenceStart { .. }
+                    | DataToken::PixelSequenceStart
+                    | DataToken::ItemStart { .. },
+                ) => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        failure = Some(Ok(()));
+                        break;
+                    }
+                }
+                Ok(DataToken::SequenceEnd | DataToken::ItemEnd) => depth = depth.saturating_sub(1),
+                Ok(_) => {}
+            }
+        }
+    }
+    match failure {
+        None => {}
+        Some(Ok(())) => {
+            return Err(malformed(format!(
+                "sequences nest more than {} deep (at most {MAX_NESTING} levels of sequences \
+                 and items are read)",
+                MAX_NESTING / 2
+            )))
+        }
+        Some(Err(e)) => return Err(data_set_error(path, dec.problem.take(), &e, file_len)),
+    }
+    // Pass 2: build the object, through the same checks.
+    let mut dec = Bounded::new(data, base, total, ts).map_err(from_problem)?;
+    let obj = InMemDicomObject::read_dataset_with_dict(&mut dec, StandardDataDictionary)
+        .map_err(|e| data_set_error(path, dec.problem.take(), &e, file_len))?;
+    Ok(obj.with_exact_meta(meta))
+}
+
 /// Reads `path` as an 8-bit grayscale image following the module's rules.
 pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
-    let obj = open_file(path).map_err(|e| DicomError::Open {
+    let bytes = read_file(path)?;
+    decode_gray_u8(path, &bytes)
+}
+
+/// Decodes the bytes of a DICOM file as an 8-bit grayscale image following the module's rules;
+/// `path` only names the file in errors.
+pub fn decode_gray_u8(path: &Path, bytes: &[u8]) -> Result<(GrayImage, DicomInfo), DicomError> {
+    let obj = parse(path, bytes)?;
+    let attribute = |attribute: &'static str, problem: String| DicomError::Attribute {
         path: path.to_path_buf(),
-        source: Box::new(e),
-    })?;
+        attribute,
+        problem,
+    };
     let ts = obj
         .meta()
         .transfer_syntax()
         .trim_end_matches('\0')
         .trim()
         .to_string();
-    if !SUPPORTED_TRANSFER_SYNTAXES
-        .iter()
-        .any(|(uid, _)| *uid == ts)
-    {
-        let name = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-            .get(&ts)
-            .map(|t| t.name().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        return Err(DicomError::TransferSyntax {
-            path: path.to_path_buf(),
-            uid: ts,
-            name,
-        });
-    }
     let photometric = attr_str(&obj, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_default();
     if photometric != "MONOCHROME1" && photometric != "MONOCHROME2" {
         return Err(DicomError::Photometric {
@@ -160,52 +443,86 @@ pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
     }
     let samples = attr_u16(&obj, path, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?;
     if samples != 1 {
-        return Err(DicomError::Attribute {
-            path: path.to_path_buf(),
-            attribute: "SamplesPerPixel",
-            problem: format!("{samples}, expected 1"),
-        });
+        return Err(attribute(
+            "SamplesPerPixel",
+            format!("{samples}, expected 1"),
+        ));
     }
     if let Some(frames) = attr_str(&obj, tags::NUMBER_OF_FRAMES) {
         if !frames.is_empty() && frames != "1" {
-            return Err(DicomError::Attribute {
-                path: path.to_path_buf(),
-                attribute: "NumberOfFrames",
-                problem: format!("{frames}, expected a single frame"),
-            });
+            return Err(attribute(
+                "NumberOfFrames",
+                format!("{frames:?}, expected a single frame (\"1\")"),
+            ));
         }
     }
-    let bits_stored = attr_u16(&obj, path, tags::BITS_STORED, "BitsStored")?;
-    if bits_stored == 0 || bits_stored > 16 {
-        return Err(DicomError::Attribute {
-            path: path.to_path_buf(),
-            attribute: "BitsStored",
-            problem: format!("{bits_stored}, expected 1..=16"),
-        });
+    let rows = attr_u16(&obj, path, tags::ROWS, "Rows")?;
+    let columns = attr_u16(&obj, path, tags::COLUMNS, "Columns")?;
+    check_dimensions(path, rows, columns)?;
+    let (height, width) = (rows as usize, columns as usize);
+    let jpeg = ts == JPEG_BASELINE;
+    let bits_allocated = attr_u16(&obj, path, tags::BITS_ALLOCATED, "BitsAllocated")?;
+    if !(bits_allocated == 8 || bits_allocated == 16 && !jpeg) {
+        return Err(attribute(
+            "BitsAllocated",
+            format!(
+                "{bits_allocated}, expected {}",
+                if jpeg {
+                    "8 for JPEG baseline"
+                } else {
+                    "8 or 16"
+                }
+            ),
+        ));
     }
-    let signed = attr_u16(
+    let bits_stored = attr_u16(&obj, path, tags::BITS_STORED, "BitsStored")?;
+    if bits_stored == 0 || bits_stored > bits_allocated {
+        return Err(attribute(
+            "BitsStored",
+            format!("{bits_stored}, expected 1..={bits_allocated} (BitsAllocated)"),
+        ));
+    }
+    let high_bit = attr_u16(&obj, path, tags::HIGH_BIT, "HighBit")?;
+    if high_bit >= bits_allocated || high_bit + 1 < bits_stored {
+        return Err(attribute(
+            "HighBit",
+            format!(
+                "{high_bit}, expected {}..={} for BitsStored {bits_stored} in BitsAllocated \
+                 {bits_allocated}",
+                bits_stored - 1,
+                bits_allocated - 1
+            ),
+        ));
+    }
+    let representation = attr_u16(
         &obj,
         path,
         tags::PIXEL_REPRESENTATION,
         "PixelRepresentation",
-    )? == 1;
-    let decoded = obj.decode_pixel_data().map_err(|e| DicomError::Pixels {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let (height, width) = (decoded.rows() as usize, decoded.columns() as usize);
-    let raw: Vec<i32> = decoded
-        .to_vec_with_options(&ConvertOptions::new().with_modality_lut(ModalityLutOption::None))
-        .map_err(|e| DicomError::Pixels {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-    if raw.len() != height * width {
-        return Err(DicomError::Pixels {
-            path: path.to_path_buf(),
-            message: format!("{} samples for a {height}x{width} image", raw.len()),
-        });
+    )?;
+    if representation > 1 {
+        return Err(attribute(
+            "PixelRepresentation",
+            format!("{representation}, expected 0 (unsigned) or 1 (signed)"),
+        ));
     }
+    let signed = representation == 1;
+    check_pixel_data(path, &obj, jpeg, height, width, bits_allocated)?;
+    let pixels_err = |message: String| DicomError::Pixels {
+        path: path.to_path_buf(),
+        message,
+    };
+    let decoded = obj.decode_pixel_data().map_err(|e| pixels_err(chain(&e)))?;
+    let mut raw: Vec<i32> = decoded
+        .to_vec_with_options(&ConvertOptions::new().with_modality_lut(ModalityLutOption::None))
+        .map_err(|e| pixels_err(chain(&e)))?;
+    if raw.len() != height * width {
+        return Err(pixels_err(format!(
+            "{} samples for a {height}x{width} image",
+            raw.len()
+        )));
+    }
+    stored_values(&mut raw, bits_allocated, bits_stored, high_bit, signed);
     let mut pixels = to_u8(&raw, bits_stored, signed);
     if photometric == "MONOCHROME1" {
         pixels.iter_mut().for_each(|v| *v = 255 - *v);
@@ -223,6 +540,107 @@ pub fn read_gray_u8(path: &Path) -> Result<(GrayImage, DicomInfo), DicomError> {
         },
         info,
     ))
+}
+
+/// Checks that the Pixel Data element holds what the image attributes describe, before it is
+/// decoded: exactly one frame's bytes when uncompressed; a baseline 8-bit JPEG of the same size
+/// and one component when encapsulated.
+fn check_pixel_data(
+    path: &Path,
+    obj: &DefaultDicomObject,
+    jpeg: bool,
+    height: usize,
+    width: usize,
+    bits_allocated: u16,
+) -> Result<(), DicomError> {
+    let err = |message: String| DicomError::Pixels {
+        path: path.to_path_buf(),
+        message,
+    };
+    let el = obj
+        .element(tags::PIXEL_DATA)
+        .map_err(|_| DicomError::Attribute {
+            path: path.to_path_buf(),
+            attribute: "PixelData",
+            problem: "missing (the file may be truncated)".into(),
+        })?;
+    let value = el.value();
+    if jpeg {
+        let Some(fragments) = value.fragments() else {
+            return Err(err(
+                "JPEG baseline pixel data must be encapsulated (a sequence of fragments); found \
+                 a plain value"
+                    .into(),
+            ));
+        };
+        if fragments.iter().all(|f| f.is_empty()) {
+            return Err(err("the encapsulated pixel data has no fragment".into()));
+        }
+        let stream: Vec<u8> = fragments.iter().flatten().copied().collect();
+        let f = jpeg::frame_header(&stream).map_err(&err)?;
+        let found = (
+            f.marker,
+            f.precision,
+            f.height as usize,
+            f.width as usize,
+            f.components,
+        );
+        if !matches!(f.marker, 0xC0 | 0xC1)
+            || (
+                f.precision,
+                f.height as usize,
+                f.width as usize,
+                f.components,
+            ) != (8, height, width, 1)
+        {
+            return Err(err(format!(
+                "the JPEG frame header (SOF FF{:02X}) says {}x{}, {} component(s) of {} bits; \
+                 expected a baseline (FFC0/FFC1) {height}x{width} frame of 1 component of 8 \
+                 bits, as Rows, Columns and SamplesPerPixel say",
+                found.0, found.2, found.3, found.4, found.1
+            )));
+        }
+        return Ok(());
+    }
+    let Some(p) = value.primitive() else {
+        return Err(err(
+            "uncompressed pixel data must be a plain value; found an encapsulated or sequence \
+             value"
+                .into(),
+        ));
+    };
+    let need = height * width * (bits_allocated as usize / 8);
+    let have = p.calculate_byte_len();
+    if have != need && have != need + (need & 1) {
+        return Err(err(format!(
+            "Pixel Data holds {have} bytes; a {height}x{width} image of {bits_allocated}-bit \
+             samples needs {need}"
+        )));
+    }
+    Ok(())
+}
+
+/// Reduces decoded samples (as dicom-rs returns them: the raw 8- or 16-bit sample) to their
+/// stored value: `bits_stored` bits ending at `high_bit`, sign-extended when `signed`.
+fn stored_values(
+    raw: &mut [i32],
+    bits_allocated: u16,
+    bits_stored: u16,
+    high_bit: u16,
+    signed: bool,
+) {
+    let sample_mask: u32 = (1u32 << bits_allocated) - 1;
+    let shift = u32::from(high_bit + 1 - bits_stored);
+    let value_mask: u32 = (1u32 << bits_stored) - 1;
+    let sign_bit: u32 = 1u32 << (bits_stored - 1);
+    for v in raw.iter_mut() {
+        let u = ((*v as u32) & sample_mask) >> shift & value_mask;
+        *v = if signed && u & sign_bit != 0 {
+            u as i32 - (1i32 << bits_stored)
+        } else {
+            u as i32
+        };
+    }
 }
 
 /// The module's bit-depth rule: identity for ≤ 8 bits, linear full-range scaling above.
@@ -244,23 +662,4 @@ pub fn to_u8(raw: &[i32], bits_stored: u16, signed: bool) -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn twelve_bit_maps_full_range_with_rounding() {
-        assert_eq!(to_u8(&[0, 4095, 2048, 8], 12, false), vec![0, 255, 128, 0]);
-        assert_eq!(to_u8(&[9], 12, false), vec![1]); // 9*255/4095 = 0.56 -> 1
-    }
-
-    #[test]
-    fn signed_values_are_offset() {
-        assert_eq!(to_u8(&[-2048, 2047], 12, true), vec![0, 255]);
-        assert_eq!(to_u8(&[-128, 127], 8, true), vec![0, 255]);
-    }
-
-    #[test]
-    fn eight_bit_is_identity() {
-        assert_eq!(to_u8(&[0, 7, 255], 8, false), vec![0, 7, 255]);
-    }
-}
+mod tests;

@@ -230,6 +230,9 @@ pub fn read_folds_csv(path: &Path) -> Result<Vec<FoldEntry>, FoldsError> {
 /// Deterministic stratified K folds: positives and negatives are shuffled separately (ChaCha8 from
 /// `seed`, after sorting by id) and dealt round-robin, negatives continuing where positives ended,
 /// so fold sizes differ by at most one and positive counts by at most one.
+///
+/// # Panics
+/// If `k` is 0 ([`crate::siim::plan`] refuses that with an error first).
 pub fn stratified_folds(items: &[(String, bool)], k: u8, seed: u64) -> HashMap<String, u8> {
     assert!(k >= 1, "at least one fold");
     let mut pos: Vec<&str> = items

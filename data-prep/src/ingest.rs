@@ -2,7 +2,7 @@
 //! shard planning (assignment and fingerprints). The dataflow in the main crate calls these.
 
 use crate::dicom::{read_gray_u8, DicomError};
-use crate::resize::{resize_bilinear, resize_nearest};
+use crate::resize::{resize_bilinear, resize_nearest, ResizeError};
 use crate::rle;
 use crate::shard::format::Fnv64;
 use crate::shard::format::{Record, RecordMeta, Split, VERSION};
@@ -34,6 +34,24 @@ pub enum IngestError {
         /// The RLE decoding error.
         source: rle::RleError,
     },
+    /// The image or its mask could not be resized to the target size (e.g. a target size of 0).
+    #[error("image {id}: {source}")]
+    Resize {
+        /// Image id.
+        id: String,
+        /// The resize error, with the sizes.
+        source: ResizeError,
+    },
+    /// An image has more distinct RLE objects than a record can count.
+    #[error("{csv}: image {id} has {count} distinct RLE rows; at most {} objects per image are supported", u16::MAX)]
+    Objects {
+        /// The RLE CSV.
+        csv: PathBuf,
+        /// Image id.
+        id: String,
+        /// Number of distinct non-empty rows.
+        count: usize,
+    },
     /// A file's metadata could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -63,7 +81,12 @@ pub struct DecodedImage {
 pub fn decode_image(item: &PrepItem, size: u32) -> Result<DecodedImage, IngestError> {
     let (img, _info) = read_gray_u8(&item.path)?;
     let s = size as usize;
-    let image = resize_bilinear(&img.pixels, img.height, img.width, s, s);
+    let image = resize_bilinear(&img.pixels, img.height, img.width, s, s).map_err(|source| {
+        IngestError::Resize {
+            id: item.id.clone(),
+            source,
+        }
+    })?;
     Ok(DecodedImage {
         id: item.id.clone(),
         image,
@@ -74,7 +97,8 @@ pub fn decode_image(item: &PrepItem, size: u32) -> Result<DecodedImage, IngestEr
 }
 
 /// Merges an image's RLE rows at its original size, then resizes the mask (nearest) to the target.
-/// Returns the 0/255 mask and the number of objects.
+/// Returns the 0/255 mask and the number of objects: distinct non-empty rows (a row repeated with
+/// the same runs is one object).
 pub fn decode_mask(
     csv: &Path,
     id: &str,
@@ -83,10 +107,23 @@ pub fn decode_mask(
     orig_width: usize,
     size: usize,
 ) -> Result<(Vec<u8>, u16), IngestError> {
-    let mut mask = vec![0u8; orig_height * orig_width];
-    let mut objects = 0u16;
+    let resize_err = |source| IngestError::Resize {
+        id: id.to_string(),
+        source,
+    };
+    let n = orig_height.checked_mul(orig_width).ok_or_else(|| {
+        resize_err(ResizeError {
+            ih: orig_height,
+            iw: orig_width,
+            oh: size,
+            ow: size,
+            problem: "the source size overflows".into(),
+        })
+    })?;
+    let mut mask = vec![0u8; n];
+    let mut seen = std::collections::HashSet::new();
     for row in rows {
-        if rle::is_empty_rle(&row.rle) {
+        if rle::is_empty_rle(&row.rle) || !seen.insert(rle::canonical(&row.rle)) {
             continue;
         }
         rle::decode_into(&row.rle, orig_height, orig_width, 255, &mut mask).map_err(|source| {
@@ -99,12 +136,14 @@ pub fn decode_mask(
                 source,
             }
         })?;
-        objects += 1;
     }
-    Ok((
-        resize_nearest(&mask, orig_height, orig_width, size, size),
-        objects,
-    ))
+    let objects = u16::try_from(seen.len()).map_err(|_| IngestError::Objects {
+        csv: csv.to_path_buf(),
+        id: id.to_string(),
+        count: seen.len(),
+    })?;
+    let mask = resize_nearest(&mask, orig_height, orig_width, size, size).map_err(resize_err)?;
+    Ok((mask, objects))
 }
 
 /// Joins a decoded image with its item's masks into a shard [`Record`].
@@ -147,6 +186,9 @@ pub fn build_record(
 }
 
 /// Splits `n` items into consecutive shards of at most `per_shard` records.
+///
+/// # Panics
+/// If `per_shard` is 0 (the CLI accepts 1 and more).
 pub fn shard_ranges(n: usize, per_shard: usize) -> Vec<std::ops::Range<usize>> {
     assert!(per_shard > 0, "records per shard must be positive");
     (0..n.div_ceil(per_shard))
@@ -224,5 +266,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("t.csv:9") && err.contains("image x"), "{err}");
+    }
+
+    #[test]
+    fn repeated_rows_are_one_object_and_zero_sizes_are_errors() {
+        let row = |line, rle: &str| RleRow {
+            line,
+            rle: rle.into(),
+        };
+        let rows = vec![row(2, "0 2"), row(3, " 0  2"), row(4, "-1"), row(5, "5 2")];
+        let (m, n) = decode_mask(Path::new("t.csv"), "x", &rows, 4, 4, 4).unwrap();
+        assert_eq!(n, 2, "the repeated row counts once");
+        assert_eq!(m.iter().filter(|&&v| v == 255).count(), 4);
+        let err = decode_mask(Path::new("t.csv"), "x", &rows, 4, 4, 0)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "image x: cannot resize 4x4 to 0x0: every side must be at least 1 pixel"
+        );
+        assert!(decode_mask(Path::new("t.csv"), "x", &rows, usize::MAX, 2, 4).is_err());
     }
 }

@@ -11,3 +11,5 @@ pub mod rle;
 pub mod shard;
 pub mod siim;
 pub mod synth;
+#[cfg(test)]
+mod test_alloc;

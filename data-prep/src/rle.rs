@@ -39,6 +39,34 @@ pub enum RleError {
         /// Number of pixels in the image (H×W).
         pixels: u64,
     },
+    /// The image size overflows, or the mask buffer does not hold H×W bytes.
+    #[error("RLE mask of {height}x{width}: {problem}")]
+    Size {
+        /// Image height, in pixels.
+        height: usize,
+        /// Image width, in pixels.
+        width: usize,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// `height × width`, or [`RleError::Size`] when it overflows.
+fn pixel_count(height: usize, width: usize) -> Result<usize, RleError> {
+    height.checked_mul(width).ok_or_else(|| RleError::Size {
+        height,
+        width,
+        problem: "the pixel count overflows".into(),
+    })
+}
+
+/// The canonical spelling of `rle`: its tokens joined by single spaces, `-1` for the empty mask.
+/// Two rows with the same canonical spelling are the same object.
+pub fn canonical(rle: &str) -> String {
+    if is_empty_rle(rle) {
+        return "-1".into();
+    }
+    rle.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// True when `rle` denotes the empty mask (`-1`, possibly padded with spaces, or empty).
@@ -87,6 +115,7 @@ pub fn parse_runs(rle: &str, pixels: u64) -> Result<Vec<(u64, u64)>, RleError> {
 
 /// Decodes `rle` and ORs it into `mask` (H×W row-major), setting covered pixels to `value`.
 /// Decoding several objects of one image into the same mask merges them (overlaps stay `value`).
+/// A `mask` that does not hold H×W bytes is an [`RleError::Size`].
 pub fn decode_into(
     rle: &str,
     height: usize,
@@ -94,12 +123,15 @@ pub fn decode_into(
     value: u8,
     mask: &mut [u8],
 ) -> Result<(), RleError> {
-    assert_eq!(
-        mask.len(),
-        height * width,
-        "mask buffer must be height*width"
-    );
-    for (start, end) in parse_runs(rle, (height * width) as u64)? {
+    let n = pixel_count(height, width)?;
+    if mask.len() != n {
+        return Err(RleError::Size {
+            height,
+            width,
+            problem: format!("the mask buffer has {} bytes, expected {n}", mask.len()),
+        });
+    }
+    for (start, end) in parse_runs(rle, n as u64)? {
         for idx in start..end {
             let (col, row) = ((idx as usize) / height, (idx as usize) % height);
             mask[row * width + col] = value;
@@ -110,7 +142,7 @@ pub fn decode_into(
 
 /// Decodes `rle` into a fresh H×W row-major mask with foreground `value`.
 pub fn decode(rle: &str, height: usize, width: usize, value: u8) -> Result<Vec<u8>, RleError> {
-    let mut mask = vec![0u8; height * width];
+    let mut mask = vec![0u8; pixel_count(height, width)?];
     decode_into(rle, height, width, value, &mut mask)?;
     Ok(mask)
 }
@@ -162,12 +194,18 @@ fn format_runs(runs: &[(u64, u64)]) -> String {
 
 /// Encodes the non-zero pixels of `mask` (H×W row-major) as SIIM RLE; `-1` when empty.
 /// Exact inverse of [`decode`], including a run that touches the last pixel.
+///
+/// # Panics
+/// If `mask` does not hold `height * width` bytes (a caller's bug: masks are built, not read).
 pub fn encode(mask: &[u8], height: usize, width: usize) -> String {
     format_runs(&runs_of(mask, height, width))
 }
 
 /// The official `mask2rle` on `mask.T`, quirks included: a run still open at the last pixel is
 /// dropped, and an all-dropped result is the empty string (not `-1`). For parity tests.
+///
+/// # Panics
+/// If `mask` does not hold `height * width` bytes.
 pub fn encode_official(mask: &[u8], height: usize, width: usize) -> String {
     let n = (height * width) as u64;
     let runs: Vec<(u64, u64)> = runs_of(mask, height, width)
@@ -261,6 +299,37 @@ mod tests {
         ));
         // A zero-length run is accepted as a no-op, as the official decoder does.
         assert_eq!(parse_runs("3 0", 100), Ok(vec![(3, 3)]));
+        // Huge numbers saturate instead of overflowing, and are past the end.
+        assert!(matches!(
+            parse_runs("18446744073709551615 18446744073709551615", u64::MAX - 1),
+            Err(RleError::PastEnd { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_sizes_are_errors_not_panics() {
+        let mut m = vec![0u8; 5];
+        let e = decode_into("0 1", 2, 3, 255, &mut m).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "RLE mask of 2x3: the mask buffer has 5 bytes, expected 6"
+        );
+        assert!(matches!(
+            decode("0 1", usize::MAX, 2, 1),
+            Err(RleError::Size { .. })
+        ));
+        assert_eq!(decode("-1", 0, 0, 1).unwrap(), Vec::<u8>::new());
+        assert!(matches!(
+            decode("0 1", 0, 5, 1),
+            Err(RleError::PastEnd { .. })
+        ));
+    }
+
+    #[test]
+    fn canonical_spelling_ignores_spacing() {
+        assert_eq!(canonical(" 1  2 3 4 "), "1 2 3 4");
+        assert_eq!(canonical(" -1 "), "-1");
+        assert_eq!(canonical(""), "-1");
     }
 
     #[test]
@@ -276,6 +345,74 @@ mod tests {
                 *v = if state.is_multiple_of(3) { 255 } else { 0 };
             }
             assert_eq!(decode(&encode(&m, h, w), h, w, 255).unwrap(), m);
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    //! The decoder on random strings and on mutations of valid RLE: an error or a mask of the
+    //! right size, never a panic.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_rle() -> impl Strategy<Value = (String, usize, usize)> {
+        (1usize..12, 1usize..12).prop_flat_map(|(h, w)| {
+            proptest::collection::vec(any::<bool>(), h * w).prop_map(move |bits| {
+                let m: Vec<u8> = bits.iter().map(|&b| u8::from(b) * 255).collect();
+                (encode(&m, h, w), h, w)
+            })
+        })
+    }
+
+    fn check(rle: &str, h: usize, w: usize) {
+        if let Ok(m) = decode(rle, h, w, 255) {
+            assert_eq!(m.len(), h * w);
+            assert!(m.iter().all(|&v| v == 0 || v == 255));
+        }
+        let _ = parse_runs(rle, u64::MAX);
+        let _ = canonical(rle);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_strings_never_panic(rle in "[0-9 \\-x\t]{0,40}", h in 0usize..20, w in 0usize..20) {
+            check(&rle, h, w);
+        }
+
+        #[test]
+        fn random_numbers_never_panic(nums in proptest::collection::vec(any::<u64>(), 0..8), h in 0usize..20, w in 0usize..20) {
+            let rle: Vec<String> = nums.iter().map(u64::to_string).collect();
+            check(&rle.join(" "), h, w);
+        }
+
+        #[test]
+        fn valid_rle_round_trips((rle, h, w) in valid_rle()) {
+            let m = decode(&rle, h, w, 255).unwrap();
+            prop_assert_eq!(encode(&m, h, w), rle);
+        }
+
+        #[test]
+        fn mutated_rle_never_panics(
+            (rle, h, w) in valid_rle(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let mut bytes = rle.into_bytes();
+            for (at, b, op) in edits {
+                match op {
+                    0 if !bytes.is_empty() => {
+                        let i = at.index(bytes.len());
+                        bytes[i] = b;
+                    }
+                    1 if !bytes.is_empty() => {
+                        bytes.remove(at.index(bytes.len()));
+                    }
+                    _ => bytes.insert(at.index(bytes.len() + 1), b),
+                }
+            }
+            check(&String::from_utf8_lossy(&bytes), h, w);
         }
     }
 }

@@ -3,7 +3,10 @@
 //! `<root>/dicom-images-train/**/<ImageId>.dcm`, `<root>/dicom-images-test/**/<ImageId>.dcm` and
 //! `<root>/train-rle.csv` (header `ImageId, EncodedPixels`, with or without the leading space; one
 //! row per object; `-1` for an empty image). Mismatches between these files (and an imported folds
-//! file) are collected in a [`MismatchReport`], never hidden.
+//! file) are collected in a [`MismatchReport`], never hidden: among them RLE rows repeated for an
+//! image (counted once), images with both RLE rows and a `-1` row (the RLE rows win), and folds
+//! left empty or without a positive image. An image id found under both the train and the test
+//! directory is an error.
 
 use crate::folds::{stratified_folds, Fold, FoldEntry};
 use crate::rle;
@@ -47,6 +50,25 @@ pub enum SiimError {
         first: PathBuf,
         /// The second file with that id.
         second: PathBuf,
+    },
+    /// The same image id is under both the train and the test directory.
+    #[error("image id {id} is in both {TRAIN_DIR} ({train}) and {TEST_DIR} ({test}); an image must be in one split")]
+    InBothSplits {
+        /// The image id.
+        id: String,
+        /// Its DICOM under the train directory.
+        train: PathBuf,
+        /// Its DICOM under the test directory.
+        test: PathBuf,
+    },
+    /// Generated folds were asked for with `k = 0`.
+    #[error("stratified folds need at least 1 fold; got 0")]
+    ZeroFolds,
+    /// A directory is named like a DICOM file (`<ImageId>.dcm`).
+    #[error("{path}: is a directory, expected a DICOM file")]
+    DirectoryNamedDcm {
+        /// The directory.
+        path: PathBuf,
     },
     /// The RLE CSV's header is not `ImageId, EncodedPixels`.
     #[error("{path}: header must be `ImageId, EncodedPixels`; found {found:?}")]
@@ -111,12 +133,33 @@ pub struct RleTable {
 }
 
 impl RleTable {
-    /// Number of non-empty rows (objects) of `id`.
+    /// Number of distinct non-empty rows (objects) of `id`: a repeated row counts once.
     pub fn objects(&self, id: &str) -> usize {
         self.rows
             .get(id)
-            .map(|r| r.iter().filter(|r| !rle::is_empty_rle(&r.rle)).count())
+            .map(|r| {
+                r.iter()
+                    .filter(|r| !rle::is_empty_rle(&r.rle))
+                    .map(|r| rle::canonical(&r.rle))
+                    .collect::<std::collections::HashSet<_>>()
+                    .len()
+            })
             .unwrap_or(0)
+    }
+
+    /// The rows of `id` with repeats removed (the first of each canonical spelling kept, in file
+    /// order), and the lines of the rows removed.
+    pub fn distinct_rows(&self, id: &str) -> (Vec<RleRow>, Vec<u64>) {
+        let mut seen = std::collections::HashSet::new();
+        let (mut keep, mut dropped) = (Vec::new(), Vec::new());
+        for r in self.rows.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+            if seen.insert(rle::canonical(&r.rle)) {
+                keep.push(r.clone());
+            } else {
+                dropped.push(r.line);
+            }
+        }
+        (keep, dropped)
     }
 }
 
@@ -139,12 +182,14 @@ pub fn find_dicoms(dir: &Path) -> Result<Vec<DicomFile>, SiimError> {
                 path: path.clone(),
                 source,
             })?;
-            if ft.is_dir() {
-                stack.push(path);
-            } else if path
+            let dcm = path
                 .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("dcm"))
-            {
+                .is_some_and(|x| x.eq_ignore_ascii_case("dcm"));
+            if ft.is_dir() && dcm {
+                return Err(SiimError::DirectoryNamedDcm { path });
+            } else if ft.is_dir() {
+                stack.push(path);
+            } else if dcm {
                 let id = path
                     .file_stem()
                     .map(|s| s.to_string_lossy().into_owned())
@@ -266,10 +311,20 @@ pub struct MismatchReport {
     pub images_without_fold: Vec<String>,
     /// Images whose folds-file `exist_labels` disagrees with the RLE rows (the RLE wins).
     pub label_disagreements: Vec<String>,
+    /// Training images with a duplicated RLE row (the same runs twice; counted once), as
+    /// `<id> (lines a, b, ...)` listing every line of the duplicated rows.
+    pub duplicate_rle_rows: Vec<String>,
+    /// Training images with both RLE rows and a `-1` row (the RLE rows win), as
+    /// `<id> (lines a, b, ...)`.
+    pub empty_and_rle_rows: Vec<String>,
+    /// Folds with no training image (by fold index).
+    pub empty_folds: Vec<String>,
+    /// Folds with training images but no positive one (by fold index).
+    pub folds_without_positive: Vec<String>,
 }
 
 impl MismatchReport {
-    fn lists(&self) -> [(&'static str, &Vec<String>); 6] {
+    fn lists(&self) -> [(&'static str, &Vec<String>); 10] {
         [
             (
                 "training DICOMs without an RLE row (empty mask)",
@@ -294,6 +349,19 @@ impl MismatchReport {
             (
                 "exist_labels disagreeing with the RLE rows (RLE used)",
                 &self.label_disagreements,
+            ),
+            (
+                "images with a duplicated RLE row (counted once)",
+                &self.duplicate_rle_rows,
+            ),
+            (
+                "images with both RLE rows and a -1 row (RLE rows used)",
+                &self.empty_and_rle_rows,
+            ),
+            ("folds with no training image", &self.empty_folds),
+            (
+                "folds without a positive training image",
+                &self.folds_without_positive,
             ),
         ]
     }
@@ -331,7 +399,7 @@ pub struct PrepItem {
     pub path: PathBuf,
     /// Train or test, from the directory the DICOM was found in.
     pub split: Split,
-    /// RLE rows (train only; may be empty or `-1`).
+    /// RLE rows (train only; may be empty or `-1`), in file order, duplicated rows dropped.
     pub rle_rows: Vec<RleRow>,
     /// The image's fold ([`Fold::Unassigned`] for test images).
     pub fold: Fold,
@@ -355,7 +423,11 @@ pub struct PrepPlan {
 }
 
 /// Scans `root` and builds the plan. With `strict`, any mismatch is an error listing them all.
+/// An image id under both the train and the test directory is always an error.
 pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, SiimError> {
+    if let FoldSource::Stratified { k: 0, .. } = folds {
+        return Err(SiimError::ZeroFolds);
+    }
     let train_dir = root.join(TRAIN_DIR);
     let csv = root.join(RLE_CSV);
     for p in [&train_dir, &csv] {
@@ -370,13 +442,47 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
     } else {
         Vec::new()
     };
+    let train_ids: HashMap<&str, &Path> = train
+        .iter()
+        .map(|d| (d.id.as_str(), d.path.as_path()))
+        .collect();
+    if let Some(d) = test.iter().find(|d| train_ids.contains_key(d.id.as_str())) {
+        return Err(SiimError::InBothSplits {
+            id: d.id.clone(),
+            train: train_ids[d.id.as_str()].to_path_buf(),
+            test: d.path.clone(),
+        });
+    }
+    let test_ids: HashMap<&str, ()> = test.iter().map(|d| (d.id.as_str(), ())).collect();
     let table = read_rle_csv(&csv)?;
     let mut report = MismatchReport::default();
-    let train_ids: HashMap<&str, ()> = train.iter().map(|d| (d.id.as_str(), ())).collect();
-    let test_ids: HashMap<&str, ()> = test.iter().map(|d| (d.id.as_str(), ())).collect();
     for d in &train {
-        if !table.rows.contains_key(&d.id) {
+        let Some(rows) = table.rows.get(&d.id) else {
             report.dicom_without_rle.push(d.id.clone());
+            continue;
+        };
+        let lines = |keep: &dyn Fn(&RleRow) -> bool| {
+            let l: Vec<String> = rows
+                .iter()
+                .filter(|r| keep(r))
+                .map(|r| r.line.to_string())
+                .collect();
+            format!("{} (lines {})", d.id, l.join(", "))
+        };
+        let (_, dropped) = table.distinct_rows(&d.id);
+        if !dropped.is_empty() {
+            let repeated: std::collections::HashSet<String> = rows
+                .iter()
+                .filter(|r| dropped.contains(&r.line))
+                .map(|r| rle::canonical(&r.rle))
+                .collect();
+            report
+                .duplicate_rle_rows
+                .push(lines(&|r| repeated.contains(&rle::canonical(&r.rle))));
+        }
+        let empty = rows.iter().filter(|r| rle::is_empty_rle(&r.rle)).count();
+        if empty > 0 && empty < rows.len() {
+            report.empty_and_rle_rows.push(lines(&|_| true));
         }
     }
     for id in table.rows.keys() {
@@ -418,10 +524,42 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
                 .collect()
         }
     };
+    // Folds that end up empty or without a positive image: generated folds 0..k, imported
+    // folds 0..=the largest index in the file.
+    let n_folds = match folds {
+        FoldSource::Stratified { k, .. } => usize::from(*k),
+        FoldSource::Csv { entries, .. } => entries
+            .iter()
+            .filter_map(|e| match e.fold {
+                Fold::Index(k) => Some(usize::from(k) + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0),
+    };
+    let mut per_fold = vec![(0usize, 0usize); n_folds];
+    for d in &train {
+        if let Some(c) = fold_of.get(&d.id).and_then(|f| match f {
+            Fold::Index(k) => per_fold.get_mut(usize::from(*k)),
+            _ => None,
+        }) {
+            c.0 += 1;
+            c.1 += usize::from(label_of(&d.id));
+        }
+    }
+    for (k, &(images, positives)) in per_fold.iter().enumerate() {
+        if images == 0 {
+            report.empty_folds.push(k.to_string());
+        } else if positives == 0 {
+            report.folds_without_positive.push(k.to_string());
+        }
+    }
     for l in [
         &mut report.fold_ids_without_image,
         &mut report.images_without_fold,
         &mut report.label_disagreements,
+        &mut report.duplicate_rle_rows,
+        &mut report.empty_and_rle_rows,
     ] {
         l.sort();
     }
@@ -430,7 +568,7 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
     }
     let mut items = Vec::with_capacity(train.len() + test.len());
     for d in train {
-        let rle_rows = table.rows.get(&d.id).cloned().unwrap_or_default();
+        let (rle_rows, _) = table.distinct_rows(&d.id);
         let fold = fold_of.get(&d.id).copied().unwrap_or(Fold::Unassigned);
         items.push(PrepItem {
             id: d.id,
@@ -450,4 +588,162 @@ pub fn plan(root: &Path, folds: &FoldSource, strict: bool) -> Result<PrepPlan, S
         });
     }
     Ok(PrepPlan { items, report })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::folds::FoldEntry;
+
+    /// A SIIM layout in a temp dir: empty `.dcm` files (the plan does not read them) and the CSV.
+    fn layout(train: &[&str], test: &[&str], csv: &str) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        for (dir, ids) in [(TRAIN_DIR, train), (TEST_DIR, test)] {
+            let d = tmp.path().join(dir).join("1.2.3");
+            std::fs::create_dir_all(&d).unwrap();
+            for id in ids {
+                std::fs::write(d.join(format!("{id}.dcm")), b"").unwrap();
+            }
+        }
+        std::fs::write(
+            tmp.path().join(RLE_CSV),
+            format!("ImageId, EncodedPixels\n{csv}"),
+        )
+        .unwrap();
+        tmp
+    }
+
+    const ONE_FOLD: FoldSource = FoldSource::Stratified { k: 1, seed: 0 };
+
+    #[test]
+    fn repeated_rows_are_counted_once_and_reported() {
+        let tmp = layout(
+            &["a", "b", "c"],
+            &[],
+            "a, 1 2\na,  1 2 \nb, -1\nb, 3 4\nc, 5 6\nc, -1\nc, -1\n",
+        );
+        let plan = plan(tmp.path(), &ONE_FOLD, false).unwrap();
+        let r = &plan.report;
+        assert_eq!(
+            r.duplicate_rle_rows,
+            vec!["a (lines 2, 3)", "c (lines 7, 8)"]
+        );
+        assert_eq!(
+            r.empty_and_rle_rows,
+            vec!["b (lines 4, 5)", "c (lines 6, 7, 8)"]
+        );
+        let a = plan.items.iter().find(|i| i.id == "a").unwrap();
+        assert_eq!(a.rle_rows.len(), 1, "the repeat is dropped");
+        assert_eq!(a.rle_rows[0].line, 2);
+        let c = plan.items.iter().find(|i| i.id == "c").unwrap();
+        assert_eq!(c.rle_rows.len(), 2);
+        assert_eq!(c.label(), Some(true));
+        let shown = r.to_string();
+        assert!(
+            shown.contains(
+                "       2  images with a duplicated RLE row (counted once): a (lines 2, 3), c (lines \
+                 7, 8)"
+            ),
+            "{shown}"
+        );
+        assert!(
+            shown
+                .contains("images with both RLE rows and a -1 row (RLE rows used): b (lines 4, 5)"),
+            "{shown}"
+        );
+        let err = super::plan(tmp.path(), &ONE_FOLD, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("mismatches between the inputs (--strict):\n")
+                && err.contains("duplicated RLE row")
+                && err.contains("both RLE rows and a -1 row"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_image_in_both_splits_is_an_error_naming_both_files() {
+        let tmp = layout(&["a", "x"], &["x", "y"], "a, -1\nx, -1\n");
+        let err = plan(tmp.path(), &ONE_FOLD, false).unwrap_err().to_string();
+        let (train, test) = (
+            tmp.path().join(TRAIN_DIR).join("1.2.3/x.dcm"),
+            tmp.path().join(TEST_DIR).join("1.2.3/x.dcm"),
+        );
+        assert_eq!(
+            err,
+            format!(
+                "image id x is in both {TRAIN_DIR} ({}) and {TEST_DIR} ({}); an image must be in \
+                 one split",
+                train.display(),
+                test.display()
+            )
+        );
+    }
+
+    #[test]
+    fn generated_folds_left_empty_or_without_positives_are_reported() {
+        let tmp = layout(&["a", "b", "c"], &[], "a, 1 2\nb, -1\nc, -1\n");
+        let five = FoldSource::Stratified { k: 5, seed: 1 };
+        let r = plan(tmp.path(), &five, false).unwrap().report;
+        assert_eq!(r.empty_folds, vec!["3", "4"]);
+        assert_eq!(r.folds_without_positive, vec!["1", "2"]);
+        assert!(r
+            .to_string()
+            .contains("       2  folds with no training image: 3, 4"));
+        assert!(plan(tmp.path(), &five, true).is_err());
+        let two = FoldSource::Stratified { k: 2, seed: 1 };
+        let r = plan(tmp.path(), &two, false).unwrap().report;
+        assert!(r.empty_folds.is_empty());
+        assert_eq!(r.folds_without_positive, vec!["1"]);
+        assert!(matches!(
+            plan(tmp.path(), &FoldSource::Stratified { k: 0, seed: 1 }, false),
+            Err(SiimError::ZeroFolds)
+        ));
+    }
+
+    #[test]
+    fn imported_folds_left_empty_or_without_positives_are_reported() {
+        let tmp = layout(&["a", "b", "c"], &[], "a, 1 2\nb, -1\nc, 3 4\n");
+        let entry = |id: &str, k: u8, label: bool| FoldEntry {
+            id: id.into(),
+            fold: Fold::Index(k),
+            label,
+            line: 0,
+        };
+        let folds = FoldSource::Csv {
+            path: "folds.csv".into(),
+            entries: vec![
+                entry("a", 0, true),
+                entry("b", 2, false),
+                entry("c", 3, true),
+                entry("gone", 1, true),
+            ],
+        };
+        let r = plan(tmp.path(), &folds, false).unwrap().report;
+        assert_eq!(r.empty_folds, vec!["1"]);
+        assert_eq!(r.folds_without_positive, vec!["2"]);
+        assert_eq!(r.fold_ids_without_image, vec!["gone"]);
+        assert!(plan(tmp.path(), &folds, true).is_err());
+    }
+
+    #[test]
+    fn a_directory_named_like_a_dicom_is_an_error() {
+        let tmp = layout(&["a"], &[], "a, -1\n");
+        let dir = tmp.path().join(TEST_DIR).join("x.dcm");
+        std::fs::create_dir(&dir).unwrap();
+        let err = plan(tmp.path(), &ONE_FOLD, false).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("{}: is a directory, expected a DICOM file", dir.display())
+        );
+    }
+
+    #[test]
+    fn a_clean_layout_has_a_clean_report() {
+        let tmp = layout(&["a", "b"], &["t"], "a, 1 2\nb, 3 1\n");
+        let plan = plan(tmp.path(), &ONE_FOLD, true).unwrap();
+        assert!(plan.report.is_clean(), "{}", plan.report);
+        assert_eq!(plan.items.len(), 3);
+    }
 }

@@ -63,6 +63,26 @@ fn build_list(
         .collect()
 }
 
+/// `range` with both ends within `[-max, max]`: far beyond any augmentation's useful values, so
+/// a typo (`alpha = 1e30`) is refused instead of producing nonsense.
+fn bounded(
+    ctx: &Ctx,
+    t: &'static str,
+    param: &'static str,
+    range: (f64, f64),
+    max: f64,
+) -> Result<(f64, f64), AugmentError> {
+    if range.0 < -max || range.1 > max {
+        return Err(ctx.invalid(
+            t,
+            param,
+            format!("[{}, {}]", range.0, range.1),
+            format!("must be within [-{max}, {max}]"),
+        ));
+    }
+    Ok(range)
+}
+
 fn prob(ctx: &Ctx, t: &'static str, p: f64, always_apply: bool) -> Result<Prob, AugmentError> {
     Ok(Prob {
         p: ctx.prob(t, p)?,
@@ -77,11 +97,11 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
             Transform::HorizontalFlip(HorizontalFlip { prob: prob(ctx, name, c.p, c.always_apply)? })
         }
         TransformConfig::RandomContrast(c) => Transform::RandomContrast(RandomContrast {
-            limit: ctx.range(name, "limit", c.limit, 0.0)?,
+            limit: bounded(ctx, name, "limit", ctx.range(name, "limit", c.limit, 0.0)?, 100.0)?,
             prob: prob(ctx, name, c.p, c.always_apply)?,
         }),
         TransformConfig::RandomBrightness(c) => Transform::RandomBrightness(RandomBrightness {
-            limit: ctx.range(name, "limit", c.limit, 0.0)?,
+            limit: bounded(ctx, name, "limit", ctx.range(name, "limit", c.limit, 0.0)?, 100.0)?,
             prob: prob(ctx, name, c.p, c.always_apply)?,
         }),
         TransformConfig::RandomGamma(c) => {
@@ -99,11 +119,11 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
             if !(c.sigma > 0.0 && c.sigma.is_finite() && c.sigma <= 1000.0) {
                 return Err(ctx.invalid(name, "sigma", c.sigma, "must be in (0, 1000]"));
             }
-            if !c.alpha.is_finite() {
-                return Err(ctx.invalid(name, "alpha", c.alpha, "must be finite"));
+            if !(c.alpha.is_finite() && c.alpha.abs() <= 1e5) {
+                return Err(ctx.invalid(name, "alpha", c.alpha, "must be within [-100000, 100000]"));
             }
-            if !(c.alpha_affine >= 0.0 && c.alpha_affine.is_finite()) {
-                return Err(ctx.invalid(name, "alpha_affine", c.alpha_affine, "must be finite and >= 0"));
+            if !(c.alpha_affine >= 0.0 && c.alpha_affine <= 1e5) {
+                return Err(ctx.invalid(name, "alpha_affine", c.alpha_affine, "must be within [0, 100000]"));
             }
             if c.approximate {
                 return Err(ctx.invalid(name, "approximate", true, "only approximate = false (the solution's setting) is implemented"));
@@ -133,12 +153,18 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
             })
         }
         TransformConfig::GridDistortion(c) => {
-            if c.num_steps == 0 {
-                return Err(ctx.invalid(name, "num_steps", 0, "must be >= 1"));
+            if !(1..=10_000).contains(&c.num_steps) {
+                return Err(ctx.invalid(name, "num_steps", c.num_steps, "must be in [1, 10000]"));
             }
             Transform::GridDistortion(GridDistortion {
                 num_steps: c.num_steps,
-                distort_limit: ctx.range(name, "distort_limit", c.distort_limit, 0.0)?,
+                distort_limit: bounded(
+                    ctx,
+                    name,
+                    "distort_limit",
+                    ctx.range(name, "distort_limit", c.distort_limit, 0.0)?,
+                    100.0,
+                )?,
                 interpolation: ctx.interpolation(name, c.interpolation)?,
                 border: ctx.border(name, c.border_mode, &c.value, "value")?,
                 mask_border: ctx.border(name, c.border_mode, &c.mask_value, "mask_value")?,
@@ -151,7 +177,13 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
                 return Err(ctx.invalid(name, "shift_limit", format!("{shift_limit:?}"), "must be within +-10000 pixels"));
             }
             Transform::OpticalDistortion(OpticalDistortion {
-                distort_limit: ctx.range(name, "distort_limit", c.distort_limit, 0.0)?,
+                distort_limit: bounded(
+                    ctx,
+                    name,
+                    "distort_limit",
+                    ctx.range(name, "distort_limit", c.distort_limit, 0.0)?,
+                    1000.0,
+                )?,
                 shift_limit,
                 interpolation: ctx.interpolation(name, c.interpolation)?,
                 border: ctx.border(name, c.border_mode, &c.value, "value")?,
@@ -161,13 +193,28 @@ fn build_one(cfg: &TransformConfig, ctx: &Ctx) -> Result<Transform, AugmentError
         }
         TransformConfig::ShiftScaleRotate(c) => {
             let scale_range = ctx.range(name, "scale_limit", c.scale_limit, 1.0)?;
+            if scale_range.1 > 1000.0 {
+                return Err(ctx.invalid(name, "scale_limit", c.scale_limit.shown(), "the scale factor 1 + hi must be <= 1000"));
+            }
             if scale_range.0 <= 0.0 {
                 return Err(ctx.invalid(name, "scale_limit", c.scale_limit.shown(), "the scale factor 1 + lo must be > 0"));
             }
             Transform::ShiftScaleRotate(ShiftScaleRotate {
-                shift_limit: ctx.range(name, "shift_limit", c.shift_limit, 0.0)?,
+                shift_limit: bounded(
+                    ctx,
+                    name,
+                    "shift_limit",
+                    ctx.range(name, "shift_limit", c.shift_limit, 0.0)?,
+                    1000.0,
+                )?,
                 scale_range,
-                rotate_limit: ctx.range(name, "rotate_limit", c.rotate_limit, 0.0)?,
+                rotate_limit: bounded(
+                    ctx,
+                    name,
+                    "rotate_limit",
+                    ctx.range(name, "rotate_limit", c.rotate_limit, 0.0)?,
+                    1e6,
+                )?,
                 interpolation: ctx.interpolation(name, c.interpolation)?,
                 border: ctx.border(name, c.border_mode, &c.value, "value")?,
                 mask_border: ctx.border(name, c.border_mode, &c.mask_value, "mask_value")?,

@@ -9,7 +9,7 @@ use data_prep::shard::Decoder;
 use pneumoflow::augment::{load_transforms, render_preview, PreviewOptions, PreviewSample};
 use pneumoflow::config::Pipeline;
 use pneumoflow::data::writer::fingerprint::{augment_fingerprints, AugmentInputs};
-use pneumoflow::data::writer::plan_output;
+use pneumoflow::data::writer::{plan_output, DatasetLock};
 use pneumoflow::data::{Dataset, Sample};
 use pneumoflow::dataflow::augment::{run_augment, AugmentJob};
 use std::path::{Path, PathBuf};
@@ -48,6 +48,9 @@ pub struct AugmentArgs {
     /// Samples in the preview (positives first).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub count: u64,
+    /// Write into --out even if it holds files that are not a pneumoflow dataset.
+    #[arg(long)]
+    pub force: bool,
     /// Workers and processes (bulk mode).
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -93,8 +96,14 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .expect("clap requires --out without --preview");
-    if out_dir.canonicalize().ok() == args.shards.canonicalize().ok() {
-        bail!("--out must differ from --shards ({})", out_dir.display());
+    if let (Some(out), Ok(input)) = (super::absolute(&out_dir), args.shards.canonicalize()) {
+        if out == input || out.starts_with(&input) {
+            bail!(
+                "--out {} would write into the input dataset {}; choose another directory",
+                out_dir.display(),
+                args.shards.display()
+            );
+        }
     }
     let first = args.cluster.is_first_process();
     let copies = args.copies as usize;
@@ -114,7 +123,15 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
         },
         &ranges,
     );
-    let out = plan_output(&out_dir, &ranges, &fingerprints)?;
+    let mut out = plan_output(&out_dir, &ranges, &fingerprints, args.force)?;
+    // Process 0 writes under the dataset's lock (and plans again once it holds it).
+    let _lock = if first {
+        let lock = DatasetLock::acquire(&out_dir, &super::command_line())?;
+        out = plan_output(&out_dir, &ranges, &fingerprints, args.force)?;
+        Some(lock)
+    } else {
+        None
+    };
     let size = dataset.sample_size();
     if out.is_up_to_date() {
         if first {

@@ -60,3 +60,21 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Weights(_) | Command::Model(_) => torch::exec(),
     }
 }
+
+/// This process's command line, for lock files and messages.
+pub fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
+}
+
+/// `path` made absolute without requiring it to exist (its existing parent is canonicalised).
+pub fn absolute(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Some(p);
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name()?;
+    absolute(&parent).map(|p| p.join(name))
+}

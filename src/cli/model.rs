@@ -23,11 +23,11 @@ pub struct SummaryArgs {
     /// Network.
     #[arg(long, value_enum)]
     pub model: ModelArg,
-    /// Input side S (S×S, a multiple of 64 for albunet, 32 for the others).
-    #[arg(long, default_value_t = 1024)]
+    /// Input side S (S×S, a multiple of 64 for albunet, 32 for the others; at most 16384).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(i64).range(1..=16384))]
     pub size: i64,
-    /// Batch size the FLOPs are counted for.
-    #[arg(long, default_value_t = 1)]
+    /// Batch size the FLOPs are counted for (at most 65536).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=65536))]
     pub batch: i64,
 }
 

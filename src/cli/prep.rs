@@ -12,7 +12,7 @@ use data_prep::ingest::shard_ranges;
 use data_prep::shard::ShardSet;
 use data_prep::siim::{plan, FoldSource, RLE_CSV};
 use pneumoflow::data::writer::fingerprint::prep_fingerprints;
-use pneumoflow::data::writer::{plan_output, write_folds_csv};
+use pneumoflow::data::writer::{plan_output, write_folds_csv, DatasetLock};
 use pneumoflow::dataflow::prep::{run_prep, PrepJob};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,6 +47,9 @@ pub struct PrepArgs {
     /// Records per shard file.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub shard_records: u64,
+    /// Write into --out even if it holds files that are not a pneumoflow dataset.
+    #[arg(long)]
+    pub force: bool,
     /// Workers and processes.
     #[command(flatten)]
     pub cluster: ClusterArgs,
@@ -65,6 +68,7 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
         },
     };
     let first = args.cluster.is_first_process();
+    refuse_output_over_input(&args.input, &args.out)?;
     let plan = plan(&args.input, &folds, args.strict)?;
     if !plan.report.is_clean() && first {
         eprintln!(
@@ -74,7 +78,15 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
     }
     let ranges = shard_ranges(plan.items.len(), args.shard_records as usize);
     let fingerprints = prep_fingerprints(&plan.items, &ranges, args.size, args.level)?;
-    let out = plan_output(&args.out, &ranges, &fingerprints)?;
+    let mut out = plan_output(&args.out, &ranges, &fingerprints, args.force)?;
+    // Process 0 writes under the dataset's lock (and plans again once it holds it).
+    let _lock = if first {
+        let lock = DatasetLock::acquire(&args.out, &super::command_line())?;
+        out = plan_output(&args.out, &ranges, &fingerprints, args.force)?;
+        Some(lock)
+    } else {
+        None
+    };
     if out.is_up_to_date() {
         if first {
             eprintln!(
@@ -137,5 +149,25 @@ pub fn run(args: PrepArgs) -> anyhow::Result<()> {
     let set = report_outcome(out.finish(&outcomes, args.size, source))?;
     write_folds_csv(&set)?;
     print!("{}", super::inspect::summary(&set));
+    Ok(())
+}
+
+/// Refuses an output directory that is the input root or inside its DICOM folders.
+fn refuse_output_over_input(input: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let (Ok(input), Some(out_abs)) = (input.canonicalize(), super::absolute(out)) else {
+        return Ok(());
+    };
+    let inside = [
+        input.clone(),
+        input.join(data_prep::siim::TRAIN_DIR),
+        input.join(data_prep::siim::TEST_DIR),
+    ];
+    if out_abs == input || inside[1..].iter().any(|d| out_abs.starts_with(d)) {
+        anyhow::bail!(
+            "--out {} would write into the input {}; choose a directory outside the SIIM folders",
+            out.display(),
+            inside[0].display()
+        );
+    }
     Ok(())
 }

@@ -190,7 +190,7 @@ mod tests {
 
     /// A one-record dataset whose image is its mask: a bright off-centre rectangle.
     fn rectangle_dataset(dir: &Path) -> ShardSet {
-        let (w, h) = (96usize, 80usize);
+        let (w, h) = (96usize, 96usize);
         let mask: Vec<u8> = (0..w * h)
             .map(|p| {
                 let (x, y) = (p % w, p / w);
@@ -219,7 +219,7 @@ mod tests {
         std::fs::create_dir_all(dir).unwrap();
         let enc = vec![encode_record(&rec, 1).unwrap()];
         write_shard(&dir.join(shard_file_name(0)), &enc, 0).unwrap();
-        manifest_from_shards(dir, 96, 1, serde_json::json!({}))
+        manifest_from_shards(dir, 96, &[shard_file_name(0)], serde_json::json!({}))
             .unwrap()
             .save(dir)
             .unwrap();

@@ -143,18 +143,39 @@ pub enum DataError {
         source: std::io::Error,
     },
     /// Some records could not be produced; completed shards were kept.
-    #[error("{} record(s) could not be produced; completed shards are kept and a re-run writes only the rest", .errors.len())]
+    #[error("{} record(s) could not be produced from the inputs (listed above); completed shards are kept: fix those inputs and re-run to finish", .errors.len())]
     Records {
         /// Every failed record, in output order.
         errors: Vec<RecordError>,
     },
-    /// A shard could not be written (an output error, not an input error).
-    #[error("writing {path}: {problem}")]
+    /// Shards could not be written: an output problem (disk full, permissions), not an input
+    /// problem. Completed shards are kept.
+    #[error("could not write {shards} shard(s) holding {records} record(s); first: {path}: {problem}; nothing is wrong with the inputs: fix the output (space, permissions) and re-run to finish")]
     Output {
-        /// The shard file.
+        /// Shards not written.
+        shards: usize,
+        /// Records in them.
+        records: usize,
+        /// The first shard file that failed.
         path: PathBuf,
         /// What went wrong.
         problem: String,
+    },
+    /// The output directory holds something other than a pneumoflow dataset.
+    #[error("{dir} is not a pneumoflow dataset: {found}; choose an empty or new directory, or pass --force to write into it anyway")]
+    NotADataset {
+        /// The output directory.
+        dir: PathBuf,
+        /// What was found.
+        found: String,
+    },
+    /// Another run holds the dataset's lock.
+    #[error("{dir} is being written by another pneumoflow run ({holder}); wait for it to finish or stop it")]
+    Locked {
+        /// The dataset directory.
+        dir: PathBuf,
+        /// Who holds the lock, as it recorded itself.
+        holder: String,
     },
     /// A request the dataset cannot serve.
     #[error("{0}")]

@@ -20,7 +20,7 @@ use timely::dataflow::operators::vec::Map;
 /// record, masks on the others, in shards of 4.
 fn tiny_dataset(dir: &Path, n: usize) -> ShardSet {
     std::fs::create_dir_all(dir).unwrap();
-    let (w, h) = (24usize, 20usize);
+    let (w, h) = (24usize, 24usize);
     let records: Vec<Record> = (0..n)
         .map(|i| {
             let test = i % 3 == 2;
@@ -62,7 +62,10 @@ fn tiny_dataset(dir: &Path, n: usize) -> ShardSet {
         )
         .unwrap();
     }
-    manifest_from_shards(dir, 24, ranges.len(), serde_json::json!({"test": true}))
+    let files: Vec<String> = (0..ranges.len())
+        .map(data_prep::shard::shard_file_name)
+        .collect();
+    manifest_from_shards(dir, 24, &files, serde_json::json!({"test": true}))
         .unwrap()
         .save(dir)
         .unwrap();
@@ -115,7 +118,7 @@ fn augment_graph_output_is_worker_independent_and_equals_the_data_layer() {
     let mut outputs = Vec::new();
     for workers in [1, 2, 3] {
         let out = tmp.path().join(format!("out{workers}"));
-        let plan = plan_output(&out, &ranges, &fingerprints).unwrap();
+        let plan = plan_output(&out, &ranges, &fingerprints, false).unwrap();
         plan.prepare().unwrap();
         let job = AugmentJob {
             dataset: Arc::clone(&dataset),
@@ -216,7 +219,7 @@ fn a_failed_record_fails_its_shard_only() {
     let dataset = Arc::new(Dataset::open(&dir).unwrap());
     let ranges = shard_ranges(8, 3);
     let out = tmp.path().join("out");
-    let plan = plan_output(&out, &ranges, &[1, 2, 3]).unwrap();
+    let plan = plan_output(&out, &ranges, &[1, 2, 3], false).unwrap();
     plan.prepare().unwrap();
     let job = AugmentJob {
         dataset,

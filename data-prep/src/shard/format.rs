@@ -23,6 +23,19 @@ pub const HEADER_LEN: usize = 72;
 pub const DATA_START: u64 = 4096;
 /// Bytes per index entry.
 pub const ENTRY_LEN: usize = 56;
+/// Largest `height × width` of a record (2^28 pixels: a 16384² image): the writer refuses larger
+/// records and the reader refuses index entries that claim more, so a damaged index cannot make
+/// a reader allocate more than 512 MiB (image + mask) for one record.
+pub const MAX_RECORD_PIXELS: u64 = 1 << 28;
+/// Largest output of a zstd block, and the smallest a block can be (3-byte header + 1 byte):
+/// no valid zstd frame of `n` bytes decompresses to more than `ceil(n / 4) * 128 KiB`.
+const ZSTD_BLOCK_MAX: u64 = 128 * 1024;
+
+/// Whether a zstd frame of `comp_len` bytes can decompress to `raw_len` bytes at all (the format's
+/// largest expansion is one 4-byte RLE block per 128 KiB).
+pub fn zstd_can_hold(comp_len: u64, raw_len: u64) -> bool {
+    raw_len <= comp_len.div_ceil(4).saturating_mul(ZSTD_BLOCK_MAX)
+}
 
 /// Which half of the challenge a record (or a synthetic case) belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -237,6 +250,12 @@ impl IndexEntry {
 
     /// Decodes an entry from `b` (at least `ENTRY_LEN` bytes); the error names a bad code byte.
     pub fn decode(b: &[u8]) -> Result<IndexEntry, String> {
+        if b.len() < ENTRY_LEN {
+            return Err(format!(
+                "index entry is {} bytes, expected {ENTRY_LEN}",
+                b.len()
+            ));
+        }
         let split = match b[36] {
             0 => Split::Train,
             1 => Split::Test,
@@ -360,5 +379,25 @@ mod tests {
         e.encode(&mut v);
         assert_eq!(v.len(), ENTRY_LEN);
         assert_eq!(IndexEntry::decode(&v).unwrap(), e);
+        assert!(IndexEntry::decode(&v[..20])
+            .unwrap_err()
+            .contains("20 bytes"));
+    }
+
+    #[test]
+    fn zstd_expansion_bound() {
+        assert!(zstd_can_hold(4, 128 * 1024));
+        assert!(!zstd_can_hold(4, 128 * 1024 + 1));
+        assert!(zstd_can_hold(40, 1 << 20));
+        assert!(!zstd_can_hold(0, 1));
+        let zeros = vec![0u8; 1 << 22];
+        for level in [-7, -3, 1, 19] {
+            let c = zstd::bulk::compress(&zeros, level).unwrap();
+            assert!(
+                zstd_can_hold(c.len() as u64, zeros.len() as u64),
+                "level {level}: {}",
+                c.len()
+            );
+        }
     }
 }

@@ -3,6 +3,10 @@
 //! A dataset is a directory of shard files (`shard-00000.pfs`, see [`mod@format`]) plus a
 //! `manifest.json` ([`manifest`]). [`ShardSet`] opens a dataset for random access by record index
 //! or id; every record read checks its checksum.
+//!
+//! The manifest is not trusted over the shards: [`ShardSet::open`] checks that it agrees with
+//! every shard's own header and index (see there), so what `inspect` prints from the manifest is
+//! what the shards hold.
 
 pub mod format;
 pub mod manifest;
@@ -82,6 +86,34 @@ pub enum ShardError {
         /// What went wrong.
         message: String,
     },
+    /// A shard listed in the manifest cannot be opened (missing, unreadable or corrupt).
+    #[error("{manifest}: shards[{index}]: {source}")]
+    Listed {
+        /// The manifest file.
+        manifest: PathBuf,
+        /// Position of the shard in the manifest's `shards`.
+        index: usize,
+        /// Why the shard cannot be opened; names the shard file.
+        source: Box<ShardError>,
+    },
+    /// A shard has no record at this slot.
+    #[error("{path}: no record at slot {slot}; the shard holds {len}")]
+    Slot {
+        /// The shard file.
+        path: PathBuf,
+        /// The slot asked for.
+        slot: usize,
+        /// Number of records in the shard.
+        len: usize,
+    },
+    /// The dataset has no record at this index.
+    #[error("no record at index {index}; the dataset holds {len}")]
+    Index {
+        /// The index asked for.
+        index: usize,
+        /// Number of records in the dataset.
+        len: usize,
+    },
     /// No record in the dataset has this id.
     #[error("no record with id {0:?} in this dataset")]
     UnknownId(String),
@@ -100,51 +132,135 @@ pub struct ShardSet {
     by_id: HashMap<String, usize>,
 }
 
+/// Whether `name` is a plain file name: one normal path component, no separator of any
+/// platform, not `.` or `..`, not absolute.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) && !name.contains(['/', '\\', '\0'])
+        && name != "."
+        && name != ".."
+}
+
 impl ShardSet {
-    /// Opens `dir`, checking that every shard matches the manifest (ids, metadata, fingerprints).
+    /// Opens `dir`, checking that the manifest agrees with every shard: shard file names are
+    /// plain names inside `dir` (no separators, no `..`, not absolute) and listed once; each
+    /// shard's `records`, `bytes`, `raw_bytes` and `fingerprint` equal the shard's own; every
+    /// record names an existing shard and slot and matches that slot's metadata (id, split,
+    /// label, fold, sizes, objects), with height and width equal to the manifest `size`; every
+    /// slot of every shard is listed exactly once; ids are unique. Errors name the manifest, the
+    /// shard file and the record.
     pub fn open(dir: &Path) -> Result<ShardSet, ShardError> {
         let manifest = Manifest::load(dir)?;
         let manifest_path = dir.join(MANIFEST_FILE);
-        let mut shards = Vec::with_capacity(manifest.shards.len());
-        for info in &manifest.shards {
-            let shard = ShardFile::open(&dir.join(&info.file))?;
-            if shard.len() != info.records || shard.fingerprint() != info.fingerprint {
-                return Err(ShardError::Manifest {
-                    path: manifest_path.clone(),
-                    problem: format!(
-                        "{} holds {} records (fingerprint {:016x}), the manifest says {} ({:016x})",
+        let bad = |problem: String| ShardError::Manifest {
+            path: manifest_path.clone(),
+            problem,
+        };
+        let mut shards: Vec<ShardFile> = Vec::with_capacity(manifest.shards.len().min(1 << 16));
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for (k, info) in manifest.shards.iter().enumerate() {
+            if !is_plain_file_name(&info.file) {
+                return Err(bad(format!(
+                    "shards[{k}].file {:?} must be a plain file name inside the dataset directory \
+                     (no path separators, no \"..\", not absolute)",
+                    info.file
+                )));
+            }
+            if let Some(first) = names.insert(&info.file, k) {
+                return Err(bad(format!(
+                    "shards[{k}].file {:?} is also shards[{first}]; each shard is listed once",
+                    info.file
+                )));
+            }
+            let shard = ShardFile::open(&dir.join(&info.file)).map_err(|e| ShardError::Listed {
+                manifest: manifest_path.clone(),
+                index: k,
+                source: Box::new(e),
+            })?;
+            let found = [
+                ("records", info.records as u64, shard.len() as u64),
+                ("bytes", info.bytes, shard.file_len()),
+                ("raw_bytes", info.raw_bytes, shard.raw_len()),
+                ("fingerprint", info.fingerprint, shard.fingerprint()),
+            ];
+            for (field, said, actual) in found {
+                if said != actual {
+                    let fmt = |v: u64| {
+                        if field == "fingerprint" {
+                            format!("{v:016x}")
+                        } else {
+                            v.to_string()
+                        }
+                    };
+                    return Err(bad(format!(
+                        "shards[{k}] ({}): {field} is {} in the manifest, but the shard's header and \
+                         index say {}",
                         info.file,
-                        shard.len(),
-                        shard.fingerprint(),
-                        info.records,
-                        info.fingerprint
-                    ),
-                });
+                        fmt(said),
+                        fmt(actual)
+                    )));
+                }
             }
             shards.push(shard);
         }
-        let mut by_id = HashMap::with_capacity(manifest.records.len());
+        // Which record lists each slot of each shard.
+        let mut listed: Vec<Vec<Option<usize>>> =
+            shards.iter().map(|s| vec![None; s.len()]).collect();
+        let mut by_id = HashMap::with_capacity(manifest.records.len().min(1 << 20));
         for (i, r) in manifest.records.iter().enumerate() {
-            let shard = shards
-                .get(r.shard as usize)
-                .filter(|s| (r.slot as usize) < s.len());
-            let ok = shard
-                .map(|s| r.matches(&s.meta(r.slot as usize)))
-                .unwrap_or(false);
-            if !ok {
-                return Err(ShardError::Manifest {
-                    path: manifest_path.clone(),
-                    problem: format!(
-                        "record {} ({}) does not match shard {} slot {}",
-                        i, r.id, r.shard, r.slot
-                    ),
-                });
+            let record = |problem: String| bad(format!("record {i} ({}): {problem}", r.id));
+            let Some(shard) = shards.get(r.shard as usize) else {
+                return Err(record(format!(
+                    "names shard {}, but the manifest lists {} shards",
+                    r.shard,
+                    shards.len()
+                )));
+            };
+            let file = &manifest.shards[r.shard as usize].file;
+            let Some(slot) = listed[r.shard as usize].get_mut(r.slot as usize) else {
+                return Err(record(format!(
+                    "names slot {} of {file}, which holds {} records",
+                    r.slot,
+                    shard.len()
+                )));
+            };
+            if let Some(first) = slot.replace(i) {
+                return Err(record(format!(
+                    "{file} slot {} is also listed by record {first} ({})",
+                    r.slot, manifest.records[first].id
+                )));
             }
-            if by_id.insert(r.id.clone(), i).is_some() {
-                return Err(ShardError::Manifest {
-                    path: manifest_path.clone(),
-                    problem: format!("duplicate id {}", r.id),
-                });
+            let meta = shard.meta(r.slot as usize);
+            if !r.matches(&meta) {
+                return Err(record(format!(
+                    "does not match {file} slot {}: the manifest says {}, the shard says {}",
+                    r.slot,
+                    describe(r),
+                    describe(&ManifestRecord::new(&meta, r.shard, r.slot))
+                )));
+            }
+            if r.height != manifest.size || r.width != manifest.size {
+                return Err(record(format!(
+                    "{file} slot {} is {}x{} (height x width), but the manifest size is {}",
+                    r.slot, r.height, r.width, manifest.size
+                )));
+            }
+            if let Some(first) = by_id.insert(r.id.clone(), i) {
+                return Err(record(format!("duplicate id (also record {first})")));
+            }
+        }
+        for (k, slots) in listed.iter().enumerate() {
+            if let Some(slot) = slots.iter().position(Option::is_none) {
+                let missing = slots.iter().filter(|s| s.is_none()).count();
+                return Err(bad(format!(
+                    "{} slot {slot} ({}) is not listed in the manifest ({missing} unlisted slot(s) in \
+                     that shard)",
+                    manifest.shards[k].file,
+                    shards[k].id(slot)
+                )));
             }
         }
         Ok(ShardSet {
@@ -181,6 +297,9 @@ impl ShardSet {
     }
 
     /// Manifest entry of record `index`.
+    ///
+    /// # Panics
+    /// If `index >= self.len()`.
     pub fn record(&self, index: usize) -> &ManifestRecord {
         &self.manifest.records[index]
     }
@@ -193,9 +312,18 @@ impl ShardSet {
             .ok_or_else(|| ShardError::UnknownId(id.to_string()))
     }
 
+    /// The manifest entry of record `index`, or [`ShardError::Index`].
+    fn entry(&self, index: usize) -> Result<&ManifestRecord, ShardError> {
+        self.manifest.records.get(index).ok_or(ShardError::Index {
+            index,
+            len: self.len(),
+        })
+    }
+
     /// Reads record `index` (checksum verified).
     pub fn read(&self, index: usize, dec: &mut Decoder) -> Result<Record, ShardError> {
-        let r = &self.manifest.records[index];
+        let r = self.entry(index)?;
+        // Checked on open: every record names an existing shard and slot.
         self.shards[r.shard as usize].read(r.slot as usize, dec)
     }
 
@@ -207,9 +335,30 @@ impl ShardSet {
         image: &mut Vec<u8>,
         mask: &mut Vec<u8>,
     ) -> Result<bool, ShardError> {
-        let r = &self.manifest.records[index];
+        let r = self.entry(index)?;
         self.shards[r.shard as usize].read_into(r.slot as usize, dec, image, mask)
     }
+}
+
+/// A record's metadata in a few words, for mismatch messages.
+fn describe(r: &ManifestRecord) -> String {
+    format!(
+        "id {} {} label {} fold {} {}x{} (original {}x{}) {} object(s)",
+        r.id,
+        match r.split {
+            Split::Train => "train",
+            Split::Test => "test",
+        },
+        r.label
+            .map(|l| if l { "positive" } else { "negative" })
+            .unwrap_or("none"),
+        r.fold,
+        r.height,
+        r.width,
+        r.orig_height,
+        r.orig_width,
+        r.n_objects
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,14 @@
 //! Memory-mapped shard reading: O(1) random access, checksum verified on every record read.
+//!
+//! Opening checks the header, the index bounds (all arithmetic checked), the index checksum and
+//! every entry: payload inside the data region, id inside the id table and UTF-8, a raw length
+//! that matches the record's size and mask kind, at most [`MAX_RECORD_PIXELS`] pixels, and that a
+//! zstd frame of the payload's size can hold it. So nothing a damaged file says makes a read
+//! allocate more than its record size justifies, and no read panics.
 
 use super::format::{
-    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN,
+    zstd_can_hold, Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN,
+    HEADER_LEN, MAX_RECORD_PIXELS,
 };
 use super::ShardError;
 use memmap2::Mmap;
@@ -55,14 +62,14 @@ impl ShardFile {
             source,
         })?;
         let header = Header::decode(&map[..map.len().min(HEADER_LEN)]).map_err(bad)?;
-        let end = header
-            .ids_offset
-            .checked_add(header.ids_len)
-            .ok_or_else(|| bad("index bounds overflow".into()))?;
+        let file_len = map.len() as u64;
+        let index_end = header.index_offset.checked_add(header.index_len);
+        let end = header.ids_offset.checked_add(header.ids_len);
+        let index_len = header.record_count.checked_mul(ENTRY_LEN as u64);
         if header.index_offset < DATA_START
-            || header.ids_offset != header.index_offset + header.index_len
-            || end != map.len() as u64
-            || header.index_len != header.record_count * ENTRY_LEN as u64
+            || index_end != Some(header.ids_offset)
+            || end != Some(file_len)
+            || index_len != Some(header.index_len)
         {
             return Err(bad(format!(
                 "index bounds do not match the file ({} bytes; index at {}+{}, ids at {}+{}, {} records)",
@@ -74,7 +81,8 @@ impl ShardFile {
                 header.record_count
             )));
         }
-        let tables = &map[header.index_offset as usize..end as usize];
+        // All of index_offset..file_len is inside the file, so these fit in usize.
+        let tables = &map[header.index_offset as usize..];
         if crc32fast::hash(tables) != header.index_crc {
             return Err(bad("index checksum mismatch".into()));
         }
@@ -88,9 +96,36 @@ impl ShardFile {
                 .get(e.id_offset as usize..id_end)
                 .and_then(|b| std::str::from_utf8(b).ok())
                 .ok_or_else(|| bad(format!("index entry {i}: id out of range or not UTF-8")))?;
-            if e.offset < DATA_START || e.offset + e.comp_len as u64 > header.index_offset {
-                return Err(bad(format!(
-                    "record {i} ({id}): payload outside the data region"
+            let record = |problem: String| bad(format!("record {i} ({id}): {problem}"));
+            let payload_end = e.offset.checked_add(u64::from(e.comp_len));
+            if e.offset < DATA_START || payload_end.is_none_or(|end| end > header.index_offset) {
+                return Err(record(format!(
+                    "payload at {}+{} is outside the data region {DATA_START}..{}",
+                    e.offset, e.comp_len, header.index_offset
+                )));
+            }
+            let pixels = u64::from(e.height) * u64::from(e.width);
+            if pixels > MAX_RECORD_PIXELS {
+                return Err(record(format!(
+                    "size {}x{} exceeds the largest record of {MAX_RECORD_PIXELS} pixels",
+                    e.height, e.width
+                )));
+            }
+            let expected = if e.mask == MaskKind::Stored {
+                2 * pixels
+            } else {
+                pixels
+            };
+            if u64::from(e.raw_len) != expected {
+                return Err(record(format!(
+                    "payload length {} does not match its {}x{} size ({expected} bytes with mask {:?})",
+                    e.raw_len, e.height, e.width, e.mask
+                )));
+            }
+            if !zstd_can_hold(u64::from(e.comp_len), expected) {
+                return Err(record(format!(
+                    "a {}-byte zstd payload cannot hold {expected} bytes",
+                    e.comp_len
                 )));
             }
             ids.push(id.to_string());
@@ -136,6 +171,9 @@ impl ShardFile {
     }
 
     /// Id of record `slot`.
+    ///
+    /// # Panics
+    /// If `slot >= self.len()`.
     pub fn id(&self, slot: usize) -> &str {
         &self.ids[slot]
     }
@@ -146,6 +184,9 @@ impl ShardFile {
     }
 
     /// Metadata of record `slot` (no payload access).
+    ///
+    /// # Panics
+    /// If `slot >= self.len()`.
     pub fn meta(&self, slot: usize) -> RecordMeta {
         let e = &self.entries[slot];
         RecordMeta {
@@ -164,7 +205,8 @@ impl ShardFile {
     /// The compressed payload of `slot` after checking its CRC32.
     fn checked_payload(&self, slot: usize) -> Result<&[u8], ShardError> {
         let e = &self.entries[slot];
-        let payload = &self.map[e.offset as usize..(e.offset + e.comp_len as u64) as usize];
+        // Checked on open: the payload lies inside the data region.
+        let payload = &self.map[e.offset as usize..][..e.comp_len as usize];
         let found = crc32fast::hash(payload);
         if found != e.crc {
             return Err(ShardError::Checksum {
@@ -187,21 +229,31 @@ impl ShardFile {
         image: &mut Vec<u8>,
         mask: &mut Vec<u8>,
     ) -> Result<bool, ShardError> {
-        let e = &self.entries[slot];
+        let Some(e) = self.entries.get(slot) else {
+            return Err(ShardError::Slot {
+                path: self.path.clone(),
+                slot,
+                len: self.len(),
+            });
+        };
         let payload = self.checked_payload(slot)?;
-        let n = (e.height * e.width) as usize;
-        let expected = if e.mask == MaskKind::Stored { 2 * n } else { n };
+        // Checked on open: at most MAX_RECORD_PIXELS, and raw_len matches.
+        let n = e.height as usize * e.width as usize;
+        let expected = e.raw_len as usize;
         let corrupt = |problem: String| ShardError::Record {
             path: self.path.clone(),
             slot,
             id: self.ids[slot].clone(),
             problem,
         };
-        if e.raw_len as usize != expected {
-            return Err(corrupt(format!(
-                "payload length {} != expected {expected}",
-                e.raw_len
-            )));
+        match zstd::zstd_safe::get_frame_content_size(payload) {
+            Ok(Some(declared)) if declared != expected as u64 => {
+                return Err(corrupt(format!(
+                    "the zstd frame declares {declared} bytes, the index {expected}"
+                )))
+            }
+            Ok(_) => {}
+            Err(_) => return Err(corrupt("the payload is not a zstd frame".into())),
         }
         image.clear();
         image.reserve(expected);

@@ -61,9 +61,9 @@ fn write_set(dir: &Path, recs: &[Record]) -> Manifest {
 
 fn sample() -> Vec<Record> {
     vec![
-        record("a", 16, 12, Split::Train, true),
-        record("b", 16, 12, Split::Train, false),
-        record("c", 16, 12, Split::Test, false),
+        record("a", 16, 16, Split::Train, true),
+        record("b", 16, 16, Split::Train, false),
+        record("c", 16, 16, Split::Test, false),
     ]
 }
 
@@ -81,7 +81,7 @@ fn round_trip_preserves_every_record() {
     assert_eq!(set.position("c").unwrap(), 2);
     assert!(matches!(set.position("zz"), Err(ShardError::UnknownId(_))));
     // The all-zero mask of the negative is not stored but comes back as zeros.
-    assert_eq!(set.shards()[0].raw_len(), 2 * 192 + 192);
+    assert_eq!(set.shards()[0].raw_len(), 2 * 256 + 256);
 }
 
 #[test]
@@ -143,7 +143,170 @@ fn manifest_disagreeing_with_shard_is_rejected() {
     m.records[1].label = Some(true);
     m.save(dir.path()).unwrap();
     let err = ShardSet::open(dir.path()).err().unwrap().to_string();
-    assert!(err.contains("record 1 (b) does not match"), "{err}");
+    assert!(
+        err.ends_with(
+            "record 1 (b): does not match shard-00000.pfs slot 1: the manifest says id b \
+             train label positive fold 1 16x16 (original 32x32) 0 object(s), the \
+             shard says id b train label negative fold 1 16x16 (original 32x32) 0 \
+             object(s)"
+        ),
+        "{err}"
+    );
+}
+
+/// Writes the sample set, lets `edit` change its manifest, and returns `ShardSet::open`'s error.
+fn open_after(edit: impl FnOnce(&mut Manifest)) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = write_set(dir.path(), &sample());
+    edit(&mut m);
+    m.save(dir.path()).unwrap();
+    let err = ShardSet::open(dir.path()).err().expect("open must fail");
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!(
+            "{}: bad manifest: ",
+            dir.path().join(MANIFEST_FILE).display()
+        )),
+        "{msg}"
+    );
+    msg.split_once("bad manifest: ").unwrap().1.to_string()
+}
+
+#[test]
+fn manifest_missing_a_record_is_rejected_naming_the_slot() {
+    let msg = open_after(|m| {
+        m.records.remove(1);
+    });
+    assert_eq!(
+        msg,
+        "shard-00000.pfs slot 1 (b) is not listed in the manifest (1 unlisted slot(s) in that shard)"
+    );
+}
+
+#[test]
+fn manifest_listing_a_slot_twice_or_past_the_shard_is_rejected() {
+    let msg = open_after(|m| {
+        m.records[1].slot = 0;
+        m.records[1].id = "a".into();
+    });
+    assert_eq!(
+        msg,
+        "record 1 (a): shard-00000.pfs slot 0 is also listed by record 0 (a)"
+    );
+    let msg = open_after(|m| m.records[2].slot = 5);
+    assert_eq!(
+        msg,
+        "record 2 (c): names slot 5 of shard-00001.pfs, which holds 1 records"
+    );
+    let msg = open_after(|m| m.records[2].shard = 9);
+    assert_eq!(
+        msg,
+        "record 2 (c): names shard 9, but the manifest lists 2 shards"
+    );
+}
+
+#[test]
+fn manifest_shard_sizes_must_equal_the_shards() {
+    let msg = open_after(|m| m.shards[0].bytes += 1);
+    assert!(
+        msg.starts_with("shards[0] (shard-00000.pfs): bytes is ")
+            && msg.contains("in the manifest, but the shard's header and index say"),
+        "{msg}"
+    );
+    let msg = open_after(|m| m.shards[1].raw_bytes = 7);
+    assert_eq!(
+        msg,
+        "shards[1] (shard-00001.pfs): raw_bytes is 7 in the manifest, but the shard's header and \
+         index say 256"
+    );
+    let msg = open_after(|m| m.shards[1].records = 2);
+    assert!(msg.contains("records is 2 in the manifest"), "{msg}");
+    let msg = open_after(|m| m.shards[0].fingerprint = 1);
+    assert!(
+        msg.contains("fingerprint is 0000000000000001 in the manifest")
+            && msg.contains("00000000000003e8"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn manifest_size_must_equal_every_record() {
+    let msg = open_after(|m| m.size = 64);
+    assert_eq!(
+        msg,
+        "record 0 (a): shard-00000.pfs slot 0 is 16x16 (height x width), but the manifest size is 64"
+    );
+}
+
+#[test]
+fn shard_file_names_must_be_plain_names_in_the_directory() {
+    for bad in [
+        "../elsewhere/x.pfs",
+        "/abs/shard-00000.pfs",
+        "sub/shard-00000.pfs",
+        "..",
+        ".",
+        "",
+        "a\\b.pfs",
+    ] {
+        let msg = open_after(|m| m.shards[0].file = bad.into());
+        assert_eq!(
+            msg,
+            format!(
+                "shards[0].file {bad:?} must be a plain file name inside the dataset directory (no \
+                 path separators, no \"..\", not absolute)"
+            )
+        );
+    }
+    let msg = open_after(|m| m.shards[1].file = m.shards[0].file.clone());
+    assert_eq!(
+        msg,
+        "shards[1].file \"shard-00000.pfs\" is also shards[0]; each shard is listed once"
+    );
+}
+
+#[test]
+fn a_missing_or_corrupt_shard_names_the_manifest_and_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    write_set(dir.path(), &sample());
+    let shard = dir.path().join(shard_file_name(1));
+    std::fs::write(&shard, b"PNFSHARD").unwrap();
+    let err = ShardSet::open(dir.path()).err().unwrap().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: shards[1]: {}: corrupt shard: file is 8 bytes, shorter than the 72-byte header",
+            dir.path().join(MANIFEST_FILE).display(),
+            shard.display()
+        )
+    );
+    std::fs::remove_file(&shard).unwrap();
+    let err = ShardSet::open(dir.path()).err().unwrap().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: shards[1]: {}: ",
+            dir.path().join(MANIFEST_FILE).display(),
+            shard.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn out_of_range_reads_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write_set(dir.path(), &sample());
+    let set = ShardSet::open(dir.path()).unwrap();
+    let mut dec = Decoder::new();
+    assert_eq!(
+        set.read(3, &mut dec).unwrap_err().to_string(),
+        "no record at index 3; the dataset holds 3"
+    );
+    let err = set.shards()[1].read(1, &mut dec).unwrap_err().to_string();
+    assert!(
+        err.ends_with("shard-00001.pfs: no record at slot 1; the shard holds 1"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -151,4 +314,225 @@ fn missing_manifest_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let err = ShardSet::open(dir.path()).err().unwrap().to_string();
     assert!(err.contains("manifest.json"), "{err}");
+}
+
+mod proptests {
+    //! Random and mutated shard files and manifests: `ShardFile::open`, `ShardSet::open` and
+    //! reading every record return an error or valid records, never panic, and never allocate
+    //! out of proportion to the files.
+    use super::*;
+    use crate::test_alloc::largest_allocation;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// The bytes of a valid two-record shard (positive train, test) and of its manifest.
+    fn valid_files() -> &'static (Vec<u8>, Vec<u8>) {
+        static FILES: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+        FILES.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let recs = vec![
+                record("a", 8, 8, Split::Train, true),
+                record("bb", 8, 8, Split::Test, false),
+            ];
+            write_set(dir.path(), &recs);
+            (
+                std::fs::read(dir.path().join(shard_file_name(0))).unwrap(),
+                std::fs::read(dir.path().join(MANIFEST_FILE)).unwrap(),
+            )
+        })
+    }
+
+    /// Every record of `shard`, checked for consistency when read.
+    fn read_all(shard: &ShardFile) -> Result<(), TestCaseError> {
+        let mut dec = Decoder::new();
+        for slot in 0..shard.len() {
+            if let Ok(r) = shard.read(slot, &mut dec) {
+                let n = (r.meta.height * r.meta.width) as usize;
+                prop_assert_eq!(r.image.len(), n);
+                if let Some(m) = &r.mask {
+                    prop_assert_eq!(m.len(), n);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` as a shard and opens and reads it; bounded allocation.
+    fn check_shard(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.pfs");
+        std::fs::write(&path, bytes).unwrap();
+        let (r, max) = largest_allocation(|| -> Result<(), TestCaseError> {
+            match ShardFile::open(&path) {
+                Ok(shard) => read_all(&shard),
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(msg.contains("s.pfs"), "{}", msg);
+                    Ok(())
+                }
+            }
+        });
+        r?;
+        prop_assert!(
+            max <= 64 * bytes.len() + (1 << 20),
+            "allocated {} bytes for a {}-byte shard",
+            max,
+            bytes.len()
+        );
+        Ok(())
+    }
+
+    /// Writes the valid shard and `manifest` as a dataset, opens it and reads every record.
+    fn check_manifest(manifest: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(shard_file_name(0)), &valid_files().0).unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), manifest).unwrap();
+        let (r, max) = largest_allocation(|| -> Result<(), TestCaseError> {
+            match ShardSet::open(dir.path()) {
+                Ok(set) => {
+                    // An accepted manifest is the shard's truth.
+                    prop_assert_eq!(set.len(), 2);
+                    prop_assert_eq!(set.manifest().size, 8);
+                    let mut dec = Decoder::new();
+                    for i in 0..set.len() {
+                        let rec = set.read(i, &mut dec);
+                        prop_assert!(rec.is_ok(), "{:?}", rec.err());
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(
+                        msg.contains(MANIFEST_FILE) || msg.contains(".pfs"),
+                        "{}",
+                        msg
+                    );
+                    Ok(())
+                }
+            }
+        });
+        r?;
+        prop_assert!(
+            max <= 64 * manifest.len() + (1 << 20),
+            "allocated {} bytes",
+            max
+        );
+        Ok(())
+    }
+
+    /// Replaces the `pick`-th leaf of `v` with `with`; returns whether a leaf was replaced.
+    fn replace_leaf(v: &mut serde_json::Value, pick: &mut usize, with: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Array(a) => a.iter_mut().any(|x| replace_leaf(x, pick, with)),
+            serde_json::Value::Object(o) => o.values_mut().any(|x| replace_leaf(x, pick, with)),
+            leaf => {
+                if *pick == 0 {
+                    *leaf = with.clone();
+                    true
+                } else {
+                    *pick -= 1;
+                    false
+                }
+            }
+        }
+    }
+
+    fn odd_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::json;
+        prop_oneof![
+            Just(json!(0)),
+            Just(json!(1)),
+            Just(json!(-1)),
+            Just(json!(u64::MAX)),
+            Just(json!(4_294_967_295u64)),
+            Just(json!(8)),
+            Just(json!(null)),
+            Just(json!(true)),
+            Just(json!("..")),
+            Just(json!("../elsewhere/x.pfs")),
+            Just(json!("/etc/passwd")),
+            Just(json!("shard-00000.pfs")),
+            Just(json!("a")),
+            Just(json!("bb")),
+            any::<u32>().prop_map(|n| json!(n)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_are_refused_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..5000)) {
+            check_shard(&bytes)?;
+        }
+
+        #[test]
+        fn random_bytes_behind_a_valid_header_never_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..6000),
+        ) {
+            let mut b = valid_files().0[..format::HEADER_LEN].to_vec();
+            b.extend_from_slice(&body);
+            check_shard(&b)?;
+        }
+
+        #[test]
+        fn bit_flips_never_panic(flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..6)) {
+            let mut b = valid_files().0.clone();
+            for (at, bit) in flips {
+                let i = at.index(b.len());
+                b[i] ^= 1 << bit;
+            }
+            check_shard(&b)?;
+        }
+
+        #[test]
+        fn truncations_and_extensions_never_panic(
+            cut in any::<prop::sample::Index>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let f = &valid_files().0;
+            let mut b = f[..cut.index(f.len() + 1)].to_vec();
+            b.extend_from_slice(&tail);
+            check_shard(&b)?;
+        }
+
+        #[test]
+        fn mutated_manifest_bytes_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        ) {
+            let mut m = valid_files().1.clone();
+            for (at, v) in edits {
+                let i = at.index(m.len());
+                m[i] = v;
+            }
+            check_manifest(&m)?;
+        }
+
+        #[test]
+        fn mutated_manifest_values_are_refused_or_true(
+            pick in 0usize..200,
+            with in odd_value(),
+        ) {
+            let mut v: serde_json::Value = serde_json::from_slice(&valid_files().1).unwrap();
+            let mut p = pick;
+            replace_leaf(&mut v, &mut p, &with);
+            check_manifest(&serde_json::to_vec(&v).unwrap())?;
+        }
+
+        #[test]
+        fn manifest_with_records_dropped_or_repeated_is_refused(drop in any::<bool>(), which in 0usize..2) {
+            let mut v: serde_json::Value = serde_json::from_slice(&valid_files().1).unwrap();
+            let records = v["records"].as_array_mut().unwrap();
+            if drop {
+                records.remove(which);
+            } else {
+                let r = records[which].clone();
+                records.push(r);
+            }
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(shard_file_name(0)), &valid_files().0).unwrap();
+            std::fs::write(dir.path().join(MANIFEST_FILE), serde_json::to_vec(&v).unwrap()).unwrap();
+            prop_assert!(ShardSet::open(dir.path()).is_err());
+        }
+    }
 }

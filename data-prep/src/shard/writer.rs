@@ -1,7 +1,8 @@
 //! Encodes records (zstd, one frame per record) and writes whole shard files atomically.
 
 use super::format::{
-    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN, VERSION,
+    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN,
+    MAX_RECORD_PIXELS, VERSION,
 };
 use super::ShardError;
 use crate::atomic::write_atomic;
@@ -64,7 +65,13 @@ impl RecordCompressor {
         };
         let n = (rec.meta.height as usize)
             .checked_mul(rec.meta.width as usize)
-            .ok_or_else(|| bad("height*width overflows".into()))?;
+            .filter(|&n| n as u64 <= MAX_RECORD_PIXELS)
+            .ok_or_else(|| {
+                bad(format!(
+                    "{}x{} exceeds the largest record of {MAX_RECORD_PIXELS} pixels",
+                    rec.meta.height, rec.meta.width
+                ))
+            })?;
         if rec.image.len() != n {
             return Err(bad(format!(
                 "image has {} bytes, expected {}x{} = {n}",

@@ -7,15 +7,15 @@ use super::task::ShardOutcome;
 use crate::data::error::DataError;
 use data_prep::atomic::write_bytes_atomic;
 use data_prep::folds::folds_csv_string;
-use data_prep::shard::{
-    shard_file_name, Manifest, ManifestRecord, ShardFile, ShardInfo, ShardSet, Split,
-};
-use std::path::Path;
+use data_prep::shard::{Manifest, ManifestRecord, ShardFile, ShardInfo, ShardSet, Split};
+use std::path::{Path, PathBuf};
 
 impl OutputPlan {
     /// Checks that every task was written, then writes the manifest (built from the shard files,
-    /// so it always agrees with them) and opens the finished dataset. Record failures come
-    /// first in the error ([`DataError::Records`]); an output failure is [`DataError::Output`].
+    /// so it always agrees with them), removes the shard files it no longer references, and
+    /// opens the finished dataset. Record failures (bad inputs) are [`DataError::Records`];
+    /// shards that could not be written (an output problem: disk full, permissions) are
+    /// [`DataError::Output`]. Either way the manifest found before, if any, is left in place.
     pub fn finish(
         &self,
         outcomes: &[ShardOutcome],
@@ -23,7 +23,7 @@ impl OutputPlan {
         source: serde_json::Value,
     ) -> Result<ShardSet, DataError> {
         let mut record_errors = Vec::new();
-        let mut output_error = None;
+        let mut output_errors: Vec<(PathBuf, String, usize)> = Vec::new();
         for task in &self.tasks {
             match outcomes.iter().find(|o| o.number() == task.number) {
                 Some(ShardOutcome::Written { .. }) => {}
@@ -31,17 +31,13 @@ impl OutputPlan {
                     record_errors.extend(errors.iter().cloned())
                 }
                 Some(ShardOutcome::OutputFailed { path, problem, .. }) => {
-                    output_error.get_or_insert_with(|| DataError::Output {
-                        path: path.clone(),
-                        problem: problem.clone(),
-                    });
+                    output_errors.push((path.clone(), problem.clone(), task.items.len()))
                 }
-                None => {
-                    output_error.get_or_insert_with(|| DataError::Output {
-                        path: task.path.clone(),
-                        problem: "no worker reported this shard (the job ended early)".into(),
-                    });
-                }
+                None => output_errors.push((
+                    task.path.clone(),
+                    "no worker reported this shard (the job ended early)".into(),
+                    task.items.len(),
+                )),
             }
         }
         if !record_errors.is_empty() {
@@ -49,26 +45,31 @@ impl OutputPlan {
                 errors: record_errors,
             });
         }
-        if let Some(e) = output_error {
-            return Err(e);
+        if let Some((path, problem, _)) = output_errors.first() {
+            return Err(DataError::Output {
+                shards: output_errors.len(),
+                records: output_errors.iter().map(|e| e.2).sum(),
+                path: path.clone(),
+                problem: problem.clone(),
+            });
         }
-        let manifest = manifest_from_shards(&self.dir, size, self.n_shards, source)?;
+        let manifest = manifest_from_shards(&self.dir, size, &self.files, source)?;
         manifest.save(&self.dir)?;
+        self.remove_unreferenced_shards()?;
         Ok(ShardSet::open(&self.dir)?)
     }
 }
 
-/// Builds the manifest of `dir` from its shard files `0..n_shards`.
+/// Builds the manifest of `dir` from its shard files `files` (shard `k` is `files[k]`).
 pub fn manifest_from_shards(
     dir: &Path,
     size: u32,
-    n_shards: usize,
+    files: &[String],
     source: serde_json::Value,
 ) -> Result<Manifest, DataError> {
     let mut m = Manifest::new(size, source);
-    for k in 0..n_shards {
-        let file = shard_file_name(k);
-        let shard = ShardFile::open(&dir.join(&file))?;
+    for (k, file) in files.iter().enumerate() {
+        let shard = ShardFile::open(&dir.join(file))?;
         for slot in 0..shard.len() {
             m.records.push(ManifestRecord::new(
                 &shard.meta(slot),
@@ -77,7 +78,7 @@ pub fn manifest_from_shards(
             ));
         }
         m.shards.push(ShardInfo {
-            file,
+            file: file.clone(),
             records: shard.len(),
             bytes: shard.file_len(),
             raw_bytes: shard.raw_len(),
@@ -97,7 +98,7 @@ pub fn write_folds_csv(set: &ShardSet) -> Result<(), DataError> {
         .filter(|r| r.split == Split::Train)
         .map(|r| (r.id.clone(), r.fold, r.label == Some(true)))
         .collect();
-    let path = set.dir().join("folds.csv");
+    let path = set.dir().join(super::plan::FOLDS_FILE);
     write_bytes_atomic(&path, folds_csv_string(&rows).as_bytes()).map_err(|source| DataError::Io {
         path,
         action: "writing",

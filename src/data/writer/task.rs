@@ -75,7 +75,10 @@ pub fn write_task(
         Err(e) => ShardOutcome::OutputFailed {
             number: task.number,
             path: task.path.clone(),
-            problem: e.to_string(),
+            problem: match e {
+                data_prep::shard::ShardError::Io { source, .. } => source.to_string(),
+                other => other.to_string(),
+            },
         },
     }
 }
