@@ -115,3 +115,53 @@ fn a_peer_that_never_connects_is_named() {
     );
     assert!(err.contains("--process-id 2 is out of range"), "{err}");
 }
+
+#[test]
+fn a_peer_that_dies_stops_the_others_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = synth(tmp.path(), 12, 0, 32, 4);
+    let hosts = hostfile(tmp.path());
+    let peer = std::fs::read_to_string(&hosts).unwrap();
+    let peer = peer.lines().nth(1).unwrap().to_string();
+    let out = tmp.path().join("out");
+    // Process 1 panics on its first image (a debug-build fault injection); it fails fast, and
+    // process 0 must stop too instead of waiting for it.
+    let first_id = {
+        let csv = std::fs::read_to_string(input.join("train-rle.csv")).unwrap();
+        let mut ids: Vec<String> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids[1].clone() // fed by worker 1 = process 1
+    };
+    let with = |p: &str| {
+        let mut c = bin();
+        c.args(["prep", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--size", "32", "--shard-records", "2"])
+            .args(["--workers", "1", "--processes", "2", "--process-id", p])
+            .arg("--hostfile")
+            .arg(&hosts);
+        c
+    };
+    let second = with("1")
+        .env("PNEUMOFLOW_TEST_PANIC_ON", &first_id)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = with("0").output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("lost the connection to process 1 at {peer}")),
+        "{err}"
+    );
+    assert!(!out.join("manifest.json").exists());
+}
