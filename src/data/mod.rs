@@ -7,14 +7,18 @@
 //! - [`writer`]: the resumable dataset writer (fingerprints, output plan, shard tasks and
 //!   outcomes, manifest last, folds.csv).
 //! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
+//! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
+//!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
 //! - [`error`]: [`RecordError`] (shard, record, id, stage) and [`DataError`].
 
 pub mod batch;
 pub mod dataset;
 pub mod error;
 pub mod prep;
+pub mod sampler;
 pub mod writer;
 
 pub use batch::{BatchSizeError, HostBatch};
 pub use dataset::{augmented_copy, copy_id, Dataset, Sample};
 pub use error::{DataError, RecordError, RecordOrigin, Stage};
+pub use sampler::{Sampler, SamplerError};
