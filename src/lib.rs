@@ -3,7 +3,9 @@
 //! Layers (dependencies flow one way, top to bottom):
 //! - `data_prep` (separate crate): formats: RLE, DICOM, shards, folds, synthetic data.
 //! - [`augment`]: albumentations 0.3.1 transforms, bit-exact with OpenCV. No tch, no timely.
-//! - [`data`]: per-record work (sample, prep, dataset writer, host batches). No tch, no timely.
+//! - [`data`]: per-record work (sample, prep, dataset writer, sampler, host batches). No tch,
+//!   no timely.
+//! - [`metric`]: Dice, the triplet rule and OpenCV-exact contour filtering. No tch, no timely.
 //! - [`model`]: the solution's networks in tch.
 //! - [`config`]: the pipeline file composing the sections of the layers above.
 //! - [`dataflow`]: the only module that uses timely: operators, runner, graphs.
@@ -16,5 +18,6 @@ pub mod augment;
 pub mod config;
 pub mod data;
 pub mod dataflow;
+pub mod metric;
 pub mod model;
 pub mod png_io;

@@ -20,3 +20,5 @@ mod model_parity;
 mod augment_config;
 mod augment_parity;
 mod augment_pipeline;
+// Post-processing: contours, areas, remove_smallest / extract_largest against OpenCV 4.8.1 fixtures.
+mod metric_parity;
