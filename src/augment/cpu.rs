@@ -20,6 +20,7 @@ struct Features {
     avx2: bool,
     avx2_fma: bool,
     avx512f: bool,
+    avx512bw: bool,
     avx512_vbmi: bool,
 }
 
@@ -32,6 +33,7 @@ impl Features {
             avx2,
             avx2_fma: avx2 && has!("fma"),
             avx512f: has!("avx512f"),
+            avx512bw: has!("avx512f") && has!("avx512bw") && has!("avx512vl"),
             avx512_vbmi: has!("avx512f") && has!("avx512bw") && has!("avx512vbmi"),
         }
     }
@@ -72,6 +74,12 @@ pub(crate) fn avx512f() -> bool {
     features().avx512f
 }
 
+/// `true` when the CPU has AVX-512F, AVX-512BW and AVX-512VL.
+#[inline(always)]
+pub(crate) fn avx512bw() -> bool {
+    features().avx512bw
+}
+
 /// `true` when the CPU has AVX-512F, AVX-512BW and AVX-512VBMI.
 #[inline(always)]
 pub(crate) fn avx512_vbmi() -> bool {
@@ -104,21 +112,28 @@ mod tests {
 
     #[test]
     fn scalar_hook_disables_every_check_and_restores_it() {
-        let before = (avx2(), avx2_fma(), avx512f(), avx512_vbmi());
+        let before = (avx2(), avx2_fma(), avx512f(), avx512bw(), avx512_vbmi());
         let inside = with_scalar(|| {
-            let nested = with_scalar(|| (avx2(), avx2_fma(), avx512f(), avx512_vbmi()));
-            assert_eq!(nested, (false, false, false, false));
-            (avx2(), avx2_fma(), avx512f(), avx512_vbmi())
+            let nested = with_scalar(|| (avx2(), avx2_fma(), avx512f(), avx512bw(), avx512_vbmi()));
+            assert_eq!(nested, (false, false, false, false, false));
+            (avx2(), avx2_fma(), avx512f(), avx512bw(), avx512_vbmi())
         });
-        assert_eq!(inside, (false, false, false, false));
-        assert_eq!((avx2(), avx2_fma(), avx512f(), avx512_vbmi()), before);
+        assert_eq!(inside, (false, false, false, false, false));
+        assert_eq!(
+            (avx2(), avx2_fma(), avx512f(), avx512bw(), avx512_vbmi()),
+            before
+        );
         // a panic inside leaves the hook unset
         let caught = std::panic::catch_unwind(|| with_scalar(|| panic!("inside")));
         assert!(caught.is_err());
-        assert_eq!((avx2(), avx2_fma(), avx512f(), avx512_vbmi()), before);
+        assert_eq!(
+            (avx2(), avx2_fma(), avx512f(), avx512bw(), avx512_vbmi()),
+            before
+        );
         // the combined checks imply their parts
         assert!(!avx2_fma() || avx2());
         assert!(!avx512_vbmi() || avx512f());
+        assert!(!avx512bw() || avx512f());
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -128,6 +143,10 @@ mod tests {
         assert_eq!(avx2(), has!("avx2"));
         assert_eq!(avx2_fma(), has!("avx2") && has!("fma"));
         assert_eq!(avx512f(), has!("avx512f"));
+        assert_eq!(
+            avx512bw(),
+            has!("avx512f") && has!("avx512bw") && has!("avx512vl")
+        );
         assert_eq!(
             avx512_vbmi(),
             has!("avx512f") && has!("avx512bw") && has!("avx512vbmi")

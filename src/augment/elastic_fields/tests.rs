@@ -60,6 +60,8 @@ fn simd_and_scalar_fields_are_bit_identical() {
         (41, 17, 3.3),
         (143, 12, 6.0),
         (3, 5, 2.0),
+        (100, 20, 9.0),
+        (18, 11, 4.0),
     ] {
         let scalar = cpu::with_scalar(|| {
             assert_eq!(simd_level(), Simd::Scalar);

@@ -16,6 +16,9 @@
 //!
 //! The gather stays scalar: AVX2 `vpgatherdd` versions of step 2 measured slower on the
 //! target machine (as in OpenCV, which also loads neighbourhoods with scalar loads).
+//! With AVX-512 (F/BW/VL, [`Level::Avx512`]) the three steps are fused per group of 16 pixels
+//! in registers (`simd512.rs`); [`Level`] picks the kernels, and tests run every level the
+//! CPU has against the scalar one.
 //!
 //! Chunks containing a coordinate with `|X| > 2L` (far outside, NaN maps, i16 saturation) use
 //! the per-pixel reference sampler of `sampler.rs` instead, so results never change.
@@ -24,6 +27,7 @@ use super::border::BorderMode;
 use super::sampler::{linear_row_generic, nearest_row_generic};
 use crate::augment::cpu;
 use crate::augment::ImageU8;
+pub(crate) use columns::Columns;
 
 /// Pixels per chunk.
 pub(crate) const CHUNK: usize = 256;
@@ -261,13 +265,57 @@ pub(crate) fn linear_r101<C: Coords>(
         src.width() == g.w as usize && src.height() == g.h as usize,
         "geometry"
     );
-    #[cfg(target_arch = "x86_64")]
-    {
-        if cpu::avx2() {
-            // SAFETY: AVX2 is available.
-            unsafe { simd::linear_row(src, g, c, out, l) };
-            return;
+    linear_r101_at(Level::detect(), src, g, c, out, l);
+}
+
+/// The kernels a row runs (tests compare every level the CPU has).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Level {
+    /// Portable reference loops.
+    Scalar,
+    /// AVX2 passes (prepare, gather, blend).
+    Avx2,
+    /// AVX-512 F/BW/VL: 16 pixels from coordinates to bytes in registers.
+    Avx512,
+}
+
+impl Level {
+    /// The best level this CPU runs.
+    #[inline(always)]
+    pub(crate) fn detect() -> Self {
+        if cpu::avx512bw() && cpu::avx2() {
+            Self::Avx512
+        } else if cpu::avx2() {
+            Self::Avx2
+        } else {
+            Self::Scalar
         }
+    }
+}
+
+/// [`linear_r101`] with the kernels of `level` (at most [`Level::detect`]).
+pub(crate) fn linear_r101_at<C: Coords>(
+    level: Level,
+    src: &ImageU8,
+    g: &Geom,
+    c: &C,
+    out: &mut [u8],
+    l: &mut Lanes,
+) {
+    assert!(c.len() == out.len(), "row lengths");
+    assert!(
+        src.width() == g.w as usize && src.height() == g.h as usize,
+        "geometry"
+    );
+    assert!(level <= Level::detect(), "kernel level above the CPU's");
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX-512F/BW/VL and AVX2 are available (asserted above).
+        Level::Avx512 => return unsafe { simd512::linear_row(src, g, c, out, l) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: AVX2 is available (asserted above).
+        Level::Avx2 => return unsafe { simd::linear_row(src, g, c, out, l) },
+        _ => {}
     }
     let mut start = 0;
     while start < out.len() {
@@ -283,6 +331,26 @@ pub(crate) fn linear_r101<C: Coords>(
         }
         start += n;
     }
+}
+
+/// One bilinear sample at the 1/32-px coordinates `(x, y)` through the fold (the scalar path
+/// of one pixel); `None` when a coordinate is outside `[-2L, 2L]`.
+///
+/// # Panics
+/// If `data` is not the `W x H` image of `g`.
+#[inline(always)]
+fn linear_one(g: &Geom, data: &[u8], x: i32, y: i32) -> Option<u8> {
+    assert!(data.len() == (g.w as usize) * (g.h as usize), "geometry");
+    if x.unsigned_abs() > g.lx2 as u32 || y.unsigned_abs() > g.ly2 as u32 {
+        return None;
+    }
+    let (tx, ty) = (fold(x, g.lx2), fold(y, g.ly2));
+    let (x0, y0) = ((tx >> 5).min(g.w - 2), (ty >> 5).min(g.h - 2));
+    let (fx, fy) = ((tx - (x0 << 5)) as u32, (ty - (y0 << 5)) as u32);
+    let (o, w) = ((y0 * g.w + x0) as usize, g.w as usize);
+    let p = |i: usize| u32::from(data[i]);
+    let tb = p(o) | p(o + 1) << 8 | p(o + w) << 16 | p(o + w + 1) << 24;
+    Some(blend_one(tb, pack_wx(fx), (32 - fy) | (fy << 16)))
 }
 
 /// The reference path for one chunk (coordinates through `at`, with i16 saturation).
@@ -302,96 +370,6 @@ fn nearest_fallback<C: Coords>(src: &ImageU8, c: &C, start: usize, o: &mut [u8],
         (l.xs[i], l.ys[i]) = c.at(start + i);
     }
     nearest_row_generic(src, &l.xs[..n], &l.ys[..n], BorderMode::Reflect101, o);
-}
-
-/// Folded columns of a separable map (GridDistortion) for a source of width `w`: bilinear
-/// `x0 <= w - 2` with packed weights, or nearest indices `< w`.
-pub(crate) struct Columns {
-    w: usize,
-    x0: Vec<u32>,
-    wx: Vec<u32>,
-}
-
-impl Columns {
-    /// Bilinear columns from 1/32-px coordinates; `None` if one is outside `[-2L, 2L]`
-    /// (then the caller uses the reference path).
-    pub(crate) fn linear(g: &Geom, xs: &[i32]) -> Option<Self> {
-        let mut c = Self {
-            w: g.w as usize,
-            x0: Vec::with_capacity(xs.len()),
-            wx: Vec::with_capacity(xs.len()),
-        };
-        for &x in xs {
-            if x.unsigned_abs() > g.lx2 as u32 {
-                return None;
-            }
-            let t = fold(x, g.lx2);
-            let x0 = (t >> 5).min(g.w - 2);
-            c.x0.push(x0 as u32);
-            c.wx.push(pack_wx((t - (x0 << 5)) as u32));
-        }
-        Some(c)
-    }
-
-    /// Nearest columns from integer indices; `None` if one is outside `[-2(w-1), 2(w-1)]`.
-    pub(crate) fn nearest(g: &Geom, xs: &[i32]) -> Option<Self> {
-        let x0 = xs
-            .iter()
-            .map(|&x| fold_index(g, x, false).map(|i| i as u32))
-            .collect::<Option<Vec<u32>>>()?;
-        Some(Self {
-            w: g.w as usize,
-            x0,
-            wx: Vec::new(),
-        })
-    }
-
-    /// Bilinear row from source rows `y0`, `y0 + 1` with vertical fraction `fy`.
-    ///
-    /// # Panics
-    /// If `src` is not `w` wide, `y0 + 1 >= H`, or `out` is not as long as the columns.
-    pub(crate) fn linear_row(
-        &self,
-        src: &ImageU8,
-        y0: usize,
-        fy: u32,
-        out: &mut [u8],
-        l: &mut Lanes,
-    ) {
-        let w = self.w;
-        assert!(src.width() == w && y0 + 1 < src.height() && self.wx.len() == out.len());
-        let avx2 = cpu::avx2();
-        l.wy = [(32 - fy) | (fy << 16); CHUNK];
-        let base = (y0 * w) as u32;
-        for ((xc, wc), oc) in self
-            .x0
-            .chunks(CHUNK)
-            .zip(self.wx.chunks(CHUNK))
-            .zip(out.chunks_mut(CHUNK))
-        {
-            let n = xc.len();
-            for (o, &x) in l.off[..n].iter_mut().zip(xc) {
-                *o = base + x;
-            }
-            // SAFETY: `Columns::linear` made every x0 <= w - 2, and y0 + 1 < H: bytes
-            // off, off + 1, off + w, off + w + 1 are inside the image.
-            unsafe { gather_pairs(src.data(), w, &l.off[..n], &mut l.tb[..n]) };
-            blend(&l.tb[..n], wc, &l.wy[..n], oc, avx2);
-        }
-    }
-
-    /// Nearest row from source row `y`.
-    ///
-    /// # Panics
-    /// If `src` is not `w` wide, `y >= H`, or `out` is not as long as the columns.
-    pub(crate) fn nearest_row(&self, src: &ImageU8, y: usize, out: &mut [u8]) {
-        assert!(src.width() == self.w && self.x0.len() == out.len());
-        let row = src.row(y);
-        for (o, &c) in out.iter_mut().zip(&self.x0) {
-            // SAFETY: `Columns::nearest` folded every index into 0..w and `row` is w long.
-            *o = unsafe { *row.get_unchecked(c as usize) };
-        }
-    }
 }
 
 /// Folds `yq` (1/32 px) into the source: `Some((y0, fy))` with `y0 <= H - 2`, `fy <= 32`.
@@ -548,8 +526,11 @@ fn gather_bytes(data: &[u8], off: &[u32], out: &mut [u8]) {
     }
 }
 
+mod columns;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod simd;
+#[cfg(target_arch = "x86_64")]
+mod simd512;
 
 #[cfg(test)]
 mod tests;

@@ -155,7 +155,7 @@ fn row_kernels_give_the_same_bytes_on_the_scalar_path() {
         let mask = ImageU8::from_fn(w, h, |x, y| if x * 3 > w && y * 2 > h { 255 } else { 0 });
         let g = Geom::new(w, h).unwrap();
         let (lx2, ly2) = (64 * (w as i32 - 1), 64 * (h as i32 - 1));
-        for n in [1, 7, 8, 9, 255, 256, 257, 700] {
+        for n in [1, 7, 8, 9, 15, 16, 17, 24, 25, 31, 255, 256, 257, 700] {
             let far = rnd(0, 3) == 0;
             let (rx, ry) = if far {
                 (40 * lx2, 40 * ly2)
@@ -181,6 +181,14 @@ fn row_kernels_give_the_same_bytes_on_the_scalar_path() {
             };
             let simd = run();
             assert!(simd == cpu::with_scalar(run), "{w}x{h} n {n} far {far}");
+            // every bilinear level this CPU has (the dispatch above runs only the best)
+            for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+                if level <= Level::detect() {
+                    let mut lin = vec![0u8; n];
+                    linear_r101_at(level, &src, &g, &c, &mut lin, &mut Lanes::new());
+                    assert!(lin == simd.0, "{level:?} {w}x{h} n {n} far {far}");
+                }
+            }
         }
         // separable rows: every source row pair and vertical fraction
         let gx: Vec<i32> = (0..300).map(|_| rnd(-lx2, lx2)).collect();
@@ -192,7 +200,15 @@ fn row_kernels_give_the_same_bytes_on_the_scalar_path() {
                     cols.linear_row(&src, y0, fy, &mut out, &mut Lanes::new());
                     out
                 };
-                assert_eq!(run(), cpu::with_scalar(run), "{w}x{h} row {y0} fy {fy}");
+                let want = cpu::with_scalar(run);
+                assert_eq!(run(), want, "{w}x{h} row {y0} fy {fy}");
+                for level in [Level::Scalar, Level::Avx2, Level::Avx512] {
+                    if level <= Level::detect() {
+                        let mut out = vec![0u8; gx.len()];
+                        cols.linear_row_at(level, &src, y0, fy, &mut out, &mut Lanes::new());
+                        assert_eq!(out, want, "{level:?} {w}x{h} row {y0} fy {fy}");
+                    }
+                }
             }
         }
     }
