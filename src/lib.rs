@@ -7,6 +7,7 @@
 //!   no timely.
 //! - [`metric`]: Dice, the triplet rule and OpenCV-exact contour filtering. No tch, no timely.
 //! - [`model`]: the solution's networks in tch.
+//! - [`train`]: the training recipe in tch: ComboLoss, Adam, clipping, LR schedulers, checkpoints.
 //! - [`config`]: the pipeline file composing the sections of the layers above.
 //! - [`dataflow`]: the only module that uses timely: operators, runner, graphs.
 //!
@@ -21,3 +22,4 @@ pub mod dataflow;
 pub mod metric;
 pub mod model;
 pub mod png_io;
+pub mod train;

@@ -22,3 +22,5 @@ mod augment_parity;
 mod augment_pipeline;
 // Post-processing: contours, areas, remove_smallest / extract_largest against OpenCV 4.8.1 fixtures.
 mod metric_parity;
+// Training recipe: ComboLoss, Adam + clip_grad_norm_ steps and LR schedulers against PyTorch 2.13.
+mod train_parity;
