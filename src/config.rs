@@ -1,7 +1,8 @@
 //! The pipeline file (`pipelines/*.toml`): one TOML document declaring a job's sections:
 //! `[data]` (shards, size, folds, seed), `[augment]` (the transform list, see
-//! [`crate::augment`]) and `[model]`. Later sections (`[train]`, `[predict]`, `[sweep]`,
-//! `[submit]`) join [`Pipeline`] as their stages land; until then they are unknown keys.
+//! [`crate::augment`]), `[model]` and `[train]` (see [`crate::train::config`]). Later sections
+//! (`[predict]`, `[sweep]`, `[submit]`) join [`Pipeline`] as their stages land; until then they
+//! are unknown keys.
 //!
 //! Every table refuses unknown keys. Errors name the file, the key path (`data.size`,
 //! `augment.transforms[2].p`) and the bad value. Command-line overrides (`--set data.size=512`)
@@ -9,6 +10,7 @@
 
 use crate::augment::{transforms_from_toml_table, AugmentError, Pipeline as AugmentPipeline};
 use crate::model::ModelKind;
+use crate::train::TrainConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -87,6 +89,7 @@ pub struct ModelConfig {
 struct Sections {
     data: Option<DataConfig>,
     model: Option<ModelConfig>,
+    train: Option<TrainConfig>,
 }
 
 /// A loaded, checked pipeline file.
@@ -100,6 +103,8 @@ pub struct Pipeline {
     pub augment: Option<AugmentPipeline>,
     /// `[model]`.
     pub model: Option<ModelConfig>,
+    /// `[train]` and its `[[train.parts]]`.
+    pub train: Option<TrainConfig>,
     /// The document after overrides (what the job ran with).
     pub document: toml::Table,
 }
@@ -151,11 +156,19 @@ impl Pipeline {
                 });
             }
         }
+        if let Some(train) = &sections.train {
+            train.validate().map_err(|e| ConfigError::Key {
+                origin: origin.to_string(),
+                key: format!("train.{}", e.key),
+                problem: e.problem,
+            })?;
+        }
         Ok(Pipeline {
             origin: origin.to_string(),
             data: sections.data,
             augment,
             model: sections.model,
+            train: sections.train,
             document,
         })
     }

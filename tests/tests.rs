@@ -9,6 +9,8 @@ mod cluster;
 mod faults;
 // Property tests: the pipeline and transform loaders never panic on mutated input.
 mod loader_props;
+// Training end to end: run directory, worker independence, kill -9 and resume, NaN stop.
+mod training;
 // Foundation: synth -> prep -> inspect/export end to end, resume, corruption.
 mod prep;
 // Bulk re-augmentation and previews through the CLI.

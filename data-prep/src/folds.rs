@@ -321,8 +321,7 @@ mod tests {
 
     #[test]
     fn reference_folds_file_parses_with_expected_counts() {
-        let p =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/folds/train_folds_5.csv");
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/folds/train_folds_5.csv");
         let rows = read_folds_csv(&p).unwrap();
         assert_eq!(rows.len(), 10679);
         assert_eq!(rows.iter().filter(|r| r.label).count(), 2379);

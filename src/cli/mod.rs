@@ -12,6 +12,7 @@ pub mod prep;
 pub mod progress;
 pub mod synth;
 pub mod torch;
+pub mod train;
 pub mod weights;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Re-augment a dataset into new shards (copy k of ID stored as ID#k), or render a preview PNG.
     Augment(augment::AugmentArgs),
+    /// Train the pipeline's model over its staged parts, fold by fold, resumably.
+    Train(train::TrainArgs),
     /// Weight files: import PyTorch state_dicts into safetensors checkpoints.
     Weights(weights::WeightsArgs),
     /// Networks: parameter counts and forward FLOPs.
@@ -57,7 +60,8 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Augment(args) => augment::run(args),
         Command::Weights(args) if TORCH => weights::run(args),
         Command::Model(args) if TORCH => model::run(args),
-        Command::Weights(_) | Command::Model(_) => torch::exec(),
+        Command::Train(args) if TORCH => train::run(args),
+        Command::Weights(_) | Command::Model(_) | Command::Train(_) => torch::exec(),
     }
 }
 

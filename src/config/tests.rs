@@ -80,7 +80,12 @@ fn errors_name_file_key_path_and_value() {
     );
     let err = load(DEMO, &["train.lr=0.1"]).unwrap_err().to_string();
     assert!(
-        err.starts_with("p.toml: train: unknown field `train`"),
+        err.starts_with("p.toml: train.lr: unknown field `lr`"),
+        "{err}"
+    );
+    let err = load(DEMO, &["predict.split=test"]).unwrap_err().to_string();
+    assert!(
+        err.starts_with("p.toml: predict: unknown field `predict`"),
         "{err}"
     );
     let err = load(DEMO, &["augment.transforms[1].p=2"])
@@ -120,7 +125,157 @@ fn legacy_transform_files_and_shipped_pipelines_load() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let p = Pipeline::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
-            assert!(p.augment.is_some(), "{}", path.display());
+            assert!(
+                p.augment.is_some() || p.train.is_some(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+const TRAIN: &str = r#"
+[train]
+folds = [0]
+[[train.parts]]
+lr = 1e-4
+weight_decay = 5e-6
+sample_rate = 0.8
+epochs = 5
+early_stopping = 10
+top_k = 5
+loss = { bce = 3, dice = 1, focal = 4 }
+scheduler = { type = "reduce_on_plateau", mode = "max", factor = 0.1, patience = 2 }
+[[train.parts]]
+lr = 1e-5
+sample_rate = 0.6
+epochs = 5
+early_stopping = 12
+top_k = 3
+loss = { bce = 3, dice = 1, focal = 4 }
+scheduler = { type = "cosine", t_max = 8, eta_min = 1e-7 }
+"#;
+
+#[test]
+fn train_sections_load_and_errors_name_the_part_key() {
+    let p = load(TRAIN, &[]).unwrap();
+    let t = p.train.unwrap();
+    assert_eq!(t.parts.len(), 2);
+    assert_eq!(t.parts[1].lr, 1e-5);
+    let err = load(TRAIN, &["train.parts[1].lr=-1"])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "p.toml: train.parts[1].lr: -1: must be finite and >= 0"
+    );
+    let err = load(TRAIN, &["train.parts[0].sample_rate=\"high\""])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("p.toml: train.parts[0].sample_rate: "),
+        "{err}"
+    );
+    let err = load(TRAIN, &["train.parts[1].scheduler.t_max=0"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("p.toml: train.parts[1].scheduler.t_max"),
+        "{err}"
+    );
+    let err = load(TRAIN, &["train.parts[0].loss.focal=-4"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("p.toml: train.parts[0].loss.focal"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_solution_experiments_carry_its_settings() {
+    use crate::train::{PlateauMode, SchedulerConfig};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+    let load = |name: &str| {
+        Pipeline::load(&dir.join(format!("{name}.toml")), &[]).unwrap_or_else(|e| panic!("{e}"))
+    };
+    // (experiment, model, loss weights, sample rates of parts 0, 1, 2 and the 2nd stage)
+    let table = [
+        (
+            "albunet_valid",
+            ModelKind::Albunet,
+            (3.0, 1.0, 4.0),
+            [0.8, 0.6, 0.4, 0.4],
+        ),
+        (
+            "albunet_public",
+            ModelKind::Albunet,
+            (1.0, 1.0, 1.0),
+            [0.8, 0.4, 0.6, 0.4],
+        ),
+        (
+            "resnet50",
+            ModelKind::Resnet50Unet,
+            (2.0, 1.0, 2.0),
+            [0.8, 0.6, 0.4, 0.5],
+        ),
+        (
+            "seunet",
+            ModelKind::Seresnext50Unet,
+            (3.0, 1.0, 4.0),
+            [0.8, 0.6, 0.4, 0.5],
+        ),
+    ];
+    for (name, arch, (b, d, f), rates) in table {
+        let p = load(name);
+        assert_eq!(p.model.as_ref().unwrap().arch, arch, "{name}");
+        let t = p.train.unwrap();
+        assert_eq!(
+            (t.batch_size, t.accumulation, t.clip),
+            (2, 1, 0.1),
+            "{name}"
+        );
+        assert_eq!(t.folds, vec![0, 1, 2, 3, 4]);
+        assert_eq!(t.triplets.len(), 8);
+        assert_eq!(t.parts.len(), 4, "{name}: parts 0-2 and the second stage");
+        for (i, part) in t.parts.iter().enumerate() {
+            assert_eq!(
+                (part.loss.bce, part.loss.dice, part.loss.focal),
+                (b, d, f),
+                "{name} {i}"
+            );
+            assert_eq!(part.sample_rate, rates[i], "{name} part {i}");
+            assert_eq!(part.lr, if i == 0 { 1e-4 } else { 1e-5 }, "{name} part {i}");
+            assert_eq!(
+                (part.epochs, part.early_stopping, part.top_k),
+                match i {
+                    0 => (50, 10, 5),
+                    3 => (40, 12, 3),
+                    _ => (50, 12, 3),
+                },
+                "{name} part {i}"
+            );
+        }
+        match t.parts[0].scheduler {
+            SchedulerConfig::ReduceOnPlateau(c) => {
+                assert_eq!((c.mode, c.factor, c.patience), (PlateauMode::Max, 0.1, 2));
+                assert_eq!((c.threshold, c.min_lr), (1e-7, 1e-7));
+            }
+            other => panic!("{name}: part 0 scheduler {other:?}"),
+        }
+        let second = &t.parts[3];
+        assert!(second
+            .folds_file
+            .as_ref()
+            .is_some_and(|f| f.ends_with("2nd_stage_folds.csv")));
+        match (name, second.scheduler, second.weight_decay) {
+            ("seunet", SchedulerConfig::Cosine(c), wd) => {
+                assert_eq!((c.t_max, c.eta_min, wd), (8, 1e-8, 5e-7))
+            }
+            (_, SchedulerConfig::Cosine(c), wd) => {
+                assert_eq!((c.t_max, c.eta_min, wd), (8, 1e-7, 5e-6))
+            }
+            (_, other, _) => panic!("{name}: second stage scheduler {other:?}"),
         }
     }
 }

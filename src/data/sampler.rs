@@ -127,7 +127,7 @@ mod tests {
 
     fn split(file: &str, fold: u8) -> Vec<(usize, bool)> {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/folds")
+            .join("pipelines/folds")
             .join(file);
         read_folds_csv(&path)
             .unwrap()

@@ -8,8 +8,10 @@
 //! - [`batch`]: group samples into host batches, deterministic order.
 //! - [`write_shards`]: exchange by shard, write atomically in plan order.
 //! - [`gather`]: collect small results on worker 0.
+//! - [`in_order`]: numbered items to worker 0, consumed in number order (the training step).
 //! - [`runner`]: start threads / processes / a cluster ([`cluster`]) and run a graph.
-//! - graphs: [`prep`], [`augment`].
+//! - graphs: [`prep`], [`augment`], [`train_epoch`] (one epoch of training, a validation),
+//!   and the training job over folds, parts and epochs ([`training`]).
 
 pub mod augment;
 pub mod batch;
@@ -17,9 +19,12 @@ pub mod cluster;
 pub mod encode;
 pub mod gated_source;
 pub mod gather;
+pub mod in_order;
 pub mod prep;
 pub mod runner;
 pub mod sample;
+pub mod train_epoch;
+pub mod training;
 pub mod write_shards;
 
 pub use runner::{run_dataflow, DataflowError, Execution, WorkerInfo};

@@ -127,6 +127,13 @@ impl FoldCheckpoints {
         });
     }
 
+    /// Starts part `part` under its own `policy` (top-k and patience may change between parts,
+    /// as in the solution's configs).
+    pub fn start_part_with(&mut self, part: u32, policy: CheckpointPolicy) {
+        self.policy = policy;
+        self.start_part(part);
+    }
+
     /// The current part's kept epochs, best first.
     pub fn kept(&self) -> Vec<u32> {
         let mut kept = self.part.as_ref().map_or_else(Vec::new, |p| p.kept.clone());

@@ -22,6 +22,14 @@ impl InvalidKey {
             problem: problem.into(),
         }
     }
+
+    /// The same error with its key under `table` (`loss` + `bce` → `loss.bce`).
+    pub fn prefixed(self, table: &str) -> Self {
+        InvalidKey {
+            key: format!("{table}.{}", self.key),
+            problem: self.problem,
+        }
+    }
 }
 
 /// The loss or the optimizer cannot run.
@@ -64,6 +72,15 @@ pub enum TrainError {
     /// An optimizer state file cannot be read or written (the cause names the file).
     #[error("optimizer state file: {0}")]
     StateFile(Box<crate::model::WeightsError>),
+    /// The network refused its input (shape, kind or size).
+    #[error("{0}")]
+    Model(String),
+    /// The loss is NaN or infinite.
+    #[error("the loss is {value}")]
+    NonFinite {
+        /// The loss value.
+        value: f64,
+    },
     /// libtorch failed.
     #[error(transparent)]
     Torch(#[from] TchError),
