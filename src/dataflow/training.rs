@@ -132,11 +132,7 @@ pub struct FoldSummary {
 type FoldMap = HashMap<String, (Fold, bool)>;
 
 /// Records of the fold split: `(train: (index, positive), valid: index)`.
-fn split(
-    dataset: &Dataset,
-    folds: &Option<FoldMap>,
-    fold: u8,
-) -> (Vec<(usize, bool)>, Vec<usize>) {
+fn split(dataset: &Dataset, folds: &Option<FoldMap>, fold: u8) -> (Vec<(usize, bool)>, Vec<usize>) {
     let (mut train, mut valid) = (Vec::new(), Vec::new());
     for i in 0..dataset.len() {
         let r = dataset.record(i);
@@ -206,10 +202,7 @@ pub fn run_training(
     Ok(summaries)
 }
 
-fn folds_of(
-    job: &TrainJob,
-    part: &PartConfig,
-) -> Result<Option<FoldMap>, TrainJobError> {
+fn folds_of(job: &TrainJob, part: &PartConfig) -> Result<Option<FoldMap>, TrainJobError> {
     let Some(path) = part.folds_file.as_ref().or(job.folds_file.as_ref()) else {
         return Ok(None);
     };
@@ -489,11 +482,7 @@ fn train_fold(
                 fold,
                 part: if stop { pi + 1 } else { pi },
                 next_epoch: if stop { 0 } else { epoch + 1 },
-                scheduler: if stop {
-                    None
-                } else {
-                    Some(*scheduler.state())
-                },
+                scheduler: if stop { None } else { Some(*scheduler.state()) },
                 checkpoints: checkpoints.clone(),
                 mid_part: !stop,
             })?;
