@@ -1,10 +1,11 @@
-# pneumoflow: `make demo` runs the main job end to end, `make test` runs the test suite.
+# pneumoflow: `make demo` runs the main job end to end (synthetic data -> shards -> augmentation
+# -> training), `make test` runs the lint checks and the test suite.
 # Both do all set-up on a fresh machine (Debian 12 + Rust toolchain + python3/pip).
 SHELL := /bin/bash
 CARGO ?= cargo
 DEMO_DIR ?= demo-out
 DEMO_SIZE ?= 256
-DEMO_TRAIN ?= 120
+DEMO_TRAIN ?= 500
 DEMO_TEST ?= 24
 BIN := target/release/pneumoflow
 
@@ -25,6 +26,7 @@ demo: build
 	$(BIN) augment --shards $(DEMO_DIR)/shards --transforms pipelines/demo.toml --out $(DEMO_DIR)/augmented --copies 2 --shard-records 64
 	$(BIN) inspect $(DEMO_DIR)/augmented --verify
 	$(BIN) model summary --model albunet --size $(DEMO_SIZE)
+	$(BIN) train pipelines/demo.toml --set data.shards=$(DEMO_DIR)/shards --run-dir $(DEMO_DIR)/run
 
 # The shape checks CI enforces: formatting, clippy without warnings, one-way layer dependencies.
 lint: libtorch

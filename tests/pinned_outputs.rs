@@ -1,5 +1,6 @@
-//! Pinned outputs: `make demo`'s prep and bulk re-augmentation (the same synthetic dataset,
-//! settings and transforms) must keep producing the same shard contents, manifest records and
+//! Pinned outputs: the demo dataset's prep and bulk re-augmentation (the synthetic dataset of
+//! 120 train + 24 test images at 256², seed 7, the settings and transforms `make demo` used when
+//! the values were recorded) must keep producing the same shard contents, manifest records and
 //! folds.csv, byte for byte. A refactor that changes any output byte fails here; a deliberate
 //! format change updates the constants below (and says so in its commit).
 
