@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod canvas;
 pub mod config;
 pub mod data;
 pub mod dataflow;
