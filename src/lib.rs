@@ -8,6 +8,8 @@
 //! - [`metric`]: Dice, the triplet rule and OpenCV-exact contour filtering. No tch, no timely.
 //! - [`model`]: the solution's networks in tch.
 //! - [`train`]: the training recipe in tch: ComboLoss, Adam, clipping, LR schedulers, checkpoints.
+//! - [`sweep`]: threshold sweeps over stored predictions (per-image histograms, O(1) per
+//!   configuration). No tch, no timely.
 //! - [`config`]: the pipeline file composing the sections of the layers above.
 //! - [`dataflow`]: the only module that uses timely: operators, runner, graphs.
 //!
@@ -23,4 +25,5 @@ pub mod dataflow;
 pub mod metric;
 pub mod model;
 pub mod png_io;
+pub mod sweep;
 pub mod train;

@@ -10,6 +10,7 @@ pub mod model;
 pub mod model_arg;
 pub mod prep;
 pub mod progress;
+pub mod sweep;
 pub mod synth;
 pub mod torch;
 pub mod train;
@@ -39,6 +40,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Re-augment a dataset into new shards (copy k of ID stored as ID#k), or render a preview PNG.
     Augment(augment::AugmentArgs),
+    /// Mean Dice of every threshold configuration of a grid over stored predictions (timely dataflow).
+    Sweep(sweep::SweepArgs),
     /// Train the pipeline's model over its staged parts, fold by fold, resumably.
     Train(train::TrainArgs),
     /// Weight files: import PyTorch state_dicts into safetensors checkpoints.
@@ -58,6 +61,7 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
         Command::Augment(args) => augment::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Weights(args) if TORCH => weights::run(args),
         Command::Model(args) if TORCH => model::run(args),
         Command::Train(args) if TORCH => train::run(args),
