@@ -108,6 +108,10 @@ pub fn render(result: &SweepResult) -> Canvas {
     });
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let span = (hi - lo).max(1e-9);
+    let caption = match g.area_resolution {
+        Some(r) => format!("area (pixels at {r}x{r})"),
+        None => "area (pixels)".to_string(),
+    };
     let top_labels: Vec<String> = g.top.iter().map(|t| t.to_string()).collect();
     let area_labels: Vec<String> = g.area.iter().map(|a| a.to_string()).collect();
     let widest = |v: &[String]| v.iter().map(|s| Canvas::text_width(s)).max().unwrap_or(0);
@@ -161,8 +165,7 @@ pub fn render(result: &SweepResult) -> Canvas {
             let x = left + a * cell_w + (cell_w - Canvas::text_width(label)) / 2;
             c.text(x as i64, ay as i64, label, BLACK);
         }
-        let caption = "area (pixels at the grid's area resolution)";
-        c.text(left as i64, (ay + CHAR_H + 5) as i64, caption, BLACK);
+        c.text(left as i64, (ay + CHAR_H + 5) as i64, &caption, BLACK);
     }
     // The colour scale: hi at the top, lo at the bottom.
     let by = 2 * MARGIN;
