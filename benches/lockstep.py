@@ -8,6 +8,9 @@ rounds), so that a shared, drifting machine shows up as spread instead of a luck
       0.3.1) and .venv-albu-current (current albumentations)
   python3 benches/lockstep.py shard [--rounds 3]
       criterion `--bench shard` (shard reads) vs cv2.imread of the same PNGs (benches/png_anchor.py)
+  python3 benches/lockstep.py sweep [--rounds 3]
+      criterion `--bench sweep` (threshold sweeps, image-configurations/s) vs the numpy metric
+      (benches/sweep_anchor.py, in .venv-albu031 or any python with numpy: $SWEEP_PYTHON)
 
 The bulk re-augmentation anchor (whole commands) has its own rounds: benches/bulk_augment_anchor.py;
 the model bench alternates steps itself: benches/torch_anchor.py --lockstep.
@@ -43,10 +46,11 @@ def criterion_rate(bench_dir):
     return 1e9 / (est.get("median") or est["mean"])["point_estimate"]
 
 
-def summarise(title, rows, ratios, rates, anchors):
-    """rows: ordered row ids; ratios[anchor][row] = [per-round ratios]; rates[who][row] = [img/s]."""
+def summarise(title, rows, ratios, rates, anchors, unit="img/s"):
+    """rows: ordered row ids; ratios[anchor][row] = [per-round ratios]; rates[who][row] = [unit]."""
     print(title)
-    head = "| row | pneumoflow img/s |" + "".join(" %s img/s | x %s median (min-max) |" % (a, a) for a in anchors)
+    head = "| row | pneumoflow %s |" % unit + "".join(
+        " %s %s | x %s median (min-max) |" % (a, unit, a) for a in anchors)
     print(head)
     print("|---|---:|" + "---:|---:|" * len(anchors))
     for row in rows:
@@ -127,14 +131,41 @@ def shard(args):
               rows, ratios, rates, ["cv2.imread"])
 
 
+def sweep(args):
+    import sweep_anchor as sa
+
+    py = os.environ.get("SWEEP_PYTHON", os.path.join(REPO, ".venv-albu031", "bin", "python"))
+    if not os.path.exists(py):
+        py = sys.executable
+    rates = {"pneumoflow": {}, "numpy": {}}
+    ratios = {"numpy": {}}
+    rows = []
+    for r in range(args.rounds):
+        cargo_bench("sweep", args.only or "sweep_1024", ["--warm-up-time", "1", "--measurement-time", "4"])
+        out = subprocess.run([py, os.path.join(HERE, "sweep_anchor.py"), "--rate", "--seconds", "10"],
+                             check=True, capture_output=True, text=True).stdout
+        anchor = float(out)
+        for name, ours in sa.criterion_rates().items():
+            if args.only and not re.search(args.only, name):
+                continue
+            if name not in rows:
+                rows.append(name)
+            rates["pneumoflow"].setdefault(name, []).append(ours)
+            rates["numpy"].setdefault(name, []).append(anchor)
+            ratios["numpy"].setdefault(name, []).append(ours / anchor)
+        sys.stderr.write("round %d: numpy %.1f image-configurations/s\n" % (r + 1, anchor))
+    summarise("sweeps at 1024^2 vs the numpy metric, 1 thread, %d lockstep rounds" % args.rounds,
+              rows, ratios, rates, ["numpy"], unit="image-configurations/s")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("bench", choices=["augment", "shard"])
+    ap.add_argument("bench", choices=["augment", "shard", "sweep"])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", help="regex on the criterion ids (also passed to criterion as its filter)")
     ap.add_argument("--sizes", default="1024,512")
     args = ap.parse_args()
-    {"augment": augment, "shard": shard}[args.bench](args)
+    {"augment": augment, "shard": shard, "sweep": sweep}[args.bench](args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,186 @@
+//! Sweep throughput, one core: image-configurations per second over N deterministic synthetic
+//! 1024² prediction maps (quantised u8 probabilities with ground truth, about a quarter
+//! positive, as SIIM):
+//!
+//! - `engine_1000_triplets`: 10 tops × 10 areas × 10 bottoms on maps in memory (one pass per
+//!   image builds the histograms, then O(1) per configuration);
+//! - `engine_1_triplet`: one configuration, i.e. the per-image pass alone;
+//! - `engine_sample_grid`: `pipelines/sweep_grid.toml` (2,268 configurations, min contour
+//!   areas 0/100/200: contours traced once per (image, bottom));
+//! - `from_shards_1000_triplets`: the 1,000 triplets end to end from a prediction set on disk
+//!   (mmap + CRC32 + zstd read, then the engine), as `pneumoflow sweep` runs on one worker.
+//!
+//! Anchor: `benches/sweep_anchor.py`, a straightforward numpy implementation of the same metric
+//! per image-configuration (threshold, count, Dice), on the maps this bench writes to
+//! `target/bench-data/sweep/`; it checks its means against the engine's and prints the ratio.
+//! Target: ≥ 1,000× the numpy script per core.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use data_prep::folds::Fold;
+use data_prep::shard::{encode_record, shard_file_name, write_shard, Record, RecordMeta, Split};
+use pneumoflow::sweep::{open_store, sweep_serial, DiceSums, Grid, ImageTerms, TermScratch};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::PathBuf;
+
+const SIZE: usize = 1024;
+const N: usize = 8;
+
+/// The 1,000-triplet grid of the engine bench and the anchor.
+const TRIPLETS: &str = r#"
+top = [0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9]
+area = [0, 200, 400, 600, 800, 1000, 1500, 2000, 3000, 4000]
+bottom = [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+"#;
+
+/// Image `i`: low noise everywhere; positives (every fourth image) get 1-3 lesions with a
+/// shifted, rim-fading prediction; some negatives get a false-positive blob.
+fn map(i: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(1000 + i as u64);
+    let mut q: Vec<u8> = (0..SIZE * SIZE).map(|_| rng.random_range(0..40)).collect();
+    let mut gt = vec![0u8; SIZE * SIZE];
+    let positive = i.is_multiple_of(4);
+    let blobs = if positive {
+        rng.random_range(1..4)
+    } else {
+        usize::from(i % 3 == 1)
+    };
+    for _ in 0..blobs {
+        let (cx, cy) = (
+            rng.random_range(100.0..924.0),
+            rng.random_range(100.0..924.0),
+        );
+        let (rx, ry) = (rng.random_range(15.0..90.0), rng.random_range(15.0..90.0));
+        let peak: f64 = rng.random_range(120.0..250.0);
+        let (y0, y1) = ((cy - ry * 1.3) as usize, (cy + ry * 1.3) as usize);
+        let (x0, x1) = ((cx - rx * 1.3) as usize, (cx + rx * 1.3) as usize);
+        for y in y0..y1.min(SIZE) {
+            for x in x0..x1.min(SIZE) {
+                let d = ((x as f64 - cx) / rx).powi(2) + ((y as f64 - cy) / ry).powi(2);
+                let p = y * SIZE + x;
+                if positive && d <= 1.0 {
+                    gt[p] = 255;
+                }
+                let d = ((x as f64 - cx - 6.0) / rx).powi(2) + ((y as f64 - cy + 4.0) / ry).powi(2);
+                let v = (peak * (1.25 - 0.6 * d)).clamp(0.0, 255.0) as u8;
+                q[p] = q[p].max(v);
+            }
+        }
+    }
+    (q, gt)
+}
+
+fn bench_dir() -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/sweep");
+    std::fs::create_dir_all(&d).expect("bench dir");
+    d
+}
+
+/// Writes the maps and ground truths as raw bytes (for the anchor), and a prediction set.
+fn write_inputs(maps: &[(Vec<u8>, Vec<u8>)]) -> PathBuf {
+    let dir = bench_dir();
+    let mut q = std::fs::File::create(dir.join("q.u8")).expect("q.u8");
+    let mut g = std::fs::File::create(dir.join("gt.u8")).expect("gt.u8");
+    for (m, t) in maps {
+        q.write_all(m).expect("write q");
+        g.write_all(t).expect("write gt");
+    }
+    let set = dir.join("store").join("bench");
+    std::fs::create_dir_all(&set).expect("set dir");
+    let records: Vec<_> = maps
+        .iter()
+        .enumerate()
+        .map(|(i, (m, t))| {
+            let rec = Record {
+                meta: RecordMeta {
+                    id: format!("bench{i:02}"),
+                    split: Split::Train,
+                    height: SIZE as u32,
+                    width: SIZE as u32,
+                    orig_height: SIZE as u32,
+                    orig_width: SIZE as u32,
+                    label: Some(t.iter().any(|&v| v != 0)),
+                    fold: Fold::Index((i % 5) as u8),
+                    n_objects: 1,
+                },
+                image: m.clone(),
+                mask: Some(t.clone()),
+            };
+            encode_record(&rec, data_prep::shard::DEFAULT_LEVEL).expect("encode")
+        })
+        .collect();
+    write_shard(&set.join(shard_file_name(0)), &records, 0).expect("shard");
+    let source = serde_json::json!({"kind": pneumoflow::sweep::PREDICTIONS_KIND, "bench": true});
+    pneumoflow::data::writer::manifest_from_shards(
+        &set,
+        SIZE as u32,
+        &[shard_file_name(0)],
+        source,
+    )
+    .expect("manifest")
+    .save(&set)
+    .expect("save manifest");
+    set
+}
+
+/// Sweeps the in-memory maps over `grid` on this thread.
+fn engine(grid: &Grid, maps: &[(Vec<u8>, Vec<u8>)], scratch: &mut TermScratch) -> DiceSums {
+    let plan = grid.plan(SIZE as u32);
+    let mut sums = DiceSums::new(plan.len());
+    for (q, gt) in maps {
+        let terms = ImageTerms::compute(&plan, q, gt, scratch).expect("terms");
+        sums.add(&plan, &terms);
+    }
+    sums
+}
+
+fn sweep(c: &mut Criterion) {
+    let maps: Vec<_> = (0..N).map(map).collect();
+    let set_dir = write_inputs(&maps);
+    let triplets = Grid::from_toml_str(TRIPLETS, "bench").expect("grid");
+    let sample_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/sweep_grid.toml");
+    let sample = Grid::load(&sample_path).expect("sample grid");
+    // The engine's means, for the anchor's check: config index, top, area, bottom, mean.
+    let mut scratch = TermScratch::new();
+    let sums = engine(&triplets, &maps, &mut scratch);
+    let mut expected = String::from("index,top,area,bottom,dice\n");
+    for i in 0..triplets.len() {
+        let cfg = triplets.config(i);
+        let mean = sums.mean(i).expect("images");
+        expected += &format!("{i},{},{},{},{mean}\n", cfg.top, cfg.area, cfg.bottom);
+    }
+    std::fs::write(bench_dir().join("expected.csv"), expected).expect("expected.csv");
+    std::fs::write(bench_dir().join("grid.toml"), TRIPLETS).expect("grid.toml");
+
+    let mut g = c.benchmark_group("sweep_1024");
+    g.throughput(Throughput::Elements((N * triplets.len()) as u64));
+    g.bench_function("engine_1000_triplets", |b| {
+        b.iter(|| black_box(engine(&triplets, &maps, &mut scratch)))
+    });
+    // The fixed cost per image (the histogram pass), for comparison.
+    let one =
+        Grid::from_toml_str("top = [0.75]\narea = [2000]\nbottom = [0.3]\n", "one").expect("grid");
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("engine_1_triplet", |b| {
+        b.iter(|| black_box(engine(&one, &maps, &mut scratch)))
+    });
+    g.throughput(Throughput::Elements((N * sample.len()) as u64));
+    g.bench_function("engine_sample_grid", |b| {
+        b.iter(|| black_box(engine(&sample, &maps, &mut scratch)))
+    });
+    let sets = open_store(&set_dir).expect("open set");
+    g.throughput(Throughput::Elements((N * triplets.len()) as u64));
+    g.bench_function("from_shards_1000_triplets", |b| {
+        b.iter(|| black_box(sweep_serial(&sets, &triplets, |_| {}).expect("sweep")))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
+    targets = sweep
+}
+criterion_main!(benches);
