@@ -26,3 +26,5 @@ mod augment_pipeline;
 mod metric_parity;
 // Training recipe: ComboLoss, Adam + clip_grad_norm_ steps and LR schedulers against PyTorch 2.13.
 mod train_parity;
+// Predictions and the submission: out-of-fold/test sets, TTA, averaging, RLE round trip.
+mod predict_submit;
