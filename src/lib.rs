@@ -11,6 +11,8 @@
 //! - [`model`]: the solution's networks in tch.
 //! - [`train`]: the training recipe in tch: ComboLoss, Adam, clipping, LR schedulers, checkpoints.
 //! - [`predict`]: inference in tch: checkpoint averaging and flip TTA for the prediction store.
+//! - [`sweep`]: threshold sweeps over stored predictions (per-image histograms, O(1) per
+//!   configuration). No tch, no timely.
 //! - [`config`]: the pipeline file composing the sections of the layers above.
 //! - [`dataflow`]: the only module that uses timely: operators, runner, graphs.
 //!
@@ -19,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod canvas;
 pub mod config;
 pub mod data;
 pub mod dataflow;
@@ -27,4 +30,5 @@ pub mod model;
 pub mod png_io;
 pub mod predict;
 pub mod submit;
+pub mod sweep;
 pub mod train;

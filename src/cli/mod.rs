@@ -13,6 +13,7 @@ pub mod predict;
 pub mod prep;
 pub mod progress;
 pub mod submit;
+pub mod sweep;
 pub mod synth;
 pub mod torch;
 pub mod train;
@@ -42,6 +43,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Re-augment a dataset into new shards (copy k of ID stored as ID#k), or render a preview PNG.
     Augment(augment::AugmentArgs),
+    /// Mean Dice of every threshold configuration of a grid over stored predictions (timely dataflow).
+    Sweep(sweep::SweepArgs),
     /// Train the pipeline's model over its staged parts, fold by fold, resumably.
     Train(train::TrainArgs),
     /// Probability maps of a run's checkpoints (out of fold and test, TTA, averaged) into the
@@ -67,6 +70,7 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args),
         Command::Augment(args) => augment::run(args),
         Command::Submit(args) => submit::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Weights(args) if TORCH => weights::run(args),
         Command::Model(args) if TORCH => model::run(args),
         Command::Train(args) if TORCH => train::run(args),

@@ -10,9 +10,9 @@
 //! - [`gather`]: collect small results on worker 0.
 //! - [`in_order`]: numbered items to worker 0, consumed in number order (the training step).
 //! - [`runner`]: start threads / processes / a cluster ([`cluster`]) and run a graph.
-//! - graphs: [`prep`], [`augment`], [`train_epoch`] (one epoch of training, a validation),
-//!   the training job over folds, parts and epochs ([`training`]), and [`predict`] (probability
-//!   maps into the prediction store).
+//! - graphs: [`prep`], [`augment`], [`sweep`] (threshold sweeps over prediction sets),
+//!   [`train_epoch`] (one epoch of training, a validation), the training job over folds, parts
+//!   and epochs ([`training`]), and [`predict`] (probability maps into the prediction store).
 
 pub mod augment;
 pub mod batch;
@@ -25,6 +25,7 @@ pub mod predict;
 pub mod prep;
 pub mod runner;
 pub mod sample;
+pub mod sweep;
 pub mod train_epoch;
 pub mod training;
 pub mod write_shards;
