@@ -29,7 +29,7 @@ demo: build
 	$(BIN) model summary --model albunet --size $(DEMO_SIZE)
 	$(BIN) train pipelines/demo.toml --set data.shards=$(DEMO_DIR)/shards --run-dir $(DEMO_DIR)/run
 	$(BIN) predict pipelines/demo.toml --set data.shards=$(DEMO_DIR)/shards --run-dir $(DEMO_DIR)/run
-	$(BIN) sweep --predictions $(DEMO_DIR)/run/predictions/valid-top --grid pipelines/sweep_grid.toml --out $(DEMO_DIR)/run/sweep
+	$(BIN) sweep --predictions $(DEMO_DIR)/run/predictions/valid-top --grid pipelines/grids/sweep_grid.toml --out $(DEMO_DIR)/run/sweep
 	$(BIN) submit pipelines/demo.toml --run-dir $(DEMO_DIR)/run
 
 # The shape checks CI enforces: formatting, clippy without warnings, one-way layer dependencies.

@@ -177,7 +177,7 @@ mod tests {
         assert_eq!(quantise(0.0), 0);
         assert_eq!(quantise(1.0), 255);
         assert_eq!(quantise(0.5), 128); // 127.5 rounds away from zero
-        assert_eq!(quantise(0.3 - 1e-7), 77); // 76.49...
+        assert_eq!(quantise(0.3 - 1e-7), 76); // 76.49...
         assert_eq!(quantise(-0.2), 0);
         assert_eq!(quantise(7.0), 255);
         assert_eq!(quantise(f32::NAN), 0);
