@@ -1,5 +1,6 @@
 # pneumoflow: `make demo` runs the main job end to end (synthetic data -> shards -> augmentation
-# -> training), `make test` runs the lint checks and the test suite.
+# -> training -> out-of-fold and test predictions -> threshold sweep -> submission.csv),
+# `make test` runs the lint checks and the test suite.
 # Both do all set-up on a fresh machine (Debian 12 + Rust toolchain + python3/pip).
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -27,6 +28,9 @@ demo: build
 	$(BIN) inspect $(DEMO_DIR)/augmented --verify
 	$(BIN) model summary --model albunet --size $(DEMO_SIZE)
 	$(BIN) train pipelines/demo.toml --set data.shards=$(DEMO_DIR)/shards --run-dir $(DEMO_DIR)/run
+	$(BIN) predict pipelines/demo.toml --set data.shards=$(DEMO_DIR)/shards --run-dir $(DEMO_DIR)/run
+	$(BIN) sweep --predictions $(DEMO_DIR)/run/predictions/valid-top --grid pipelines/grids/sweep_grid.toml --out $(DEMO_DIR)/run/sweep
+	$(BIN) submit pipelines/demo.toml --run-dir $(DEMO_DIR)/run
 
 # The shape checks CI enforces: formatting, clippy without warnings, one-way layer dependencies.
 lint: libtorch

@@ -1,8 +1,8 @@
 //! The pipeline file (`pipelines/*.toml`): one TOML document declaring a job's sections:
 //! `[data]` (shards, size, folds, seed), `[augment]` (the transform list, see
-//! [`crate::augment`]), `[model]` and `[train]` (see [`crate::train::config`]). Later sections
-//! (`[predict]`, `[sweep]`, `[submit]`) join [`Pipeline`] as their stages land; until then they
-//! are unknown keys.
+//! [`crate::augment`]), `[model]`, `[train]` (see [`crate::train::config`]) and `[predict]` (see
+//! [`crate::predict::config`]) and `[submit]` (see [`crate::submit`]). A later `[sweep]` joins
+//! [`Pipeline`] when its stage lands; until then it is an unknown key.
 //!
 //! Every table refuses unknown keys. Errors name the file, the key path (`data.size`,
 //! `augment.transforms[2].p`) and the bad value. Command-line overrides (`--set data.size=512`)
@@ -10,6 +10,8 @@
 
 use crate::augment::{transforms_from_toml_table, AugmentError, Pipeline as AugmentPipeline};
 use crate::model::ModelKind;
+use crate::predict::PredictConfig;
+use crate::submit::SubmitConfig;
 use crate::train::TrainConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -90,6 +92,8 @@ struct Sections {
     data: Option<DataConfig>,
     model: Option<ModelConfig>,
     train: Option<TrainConfig>,
+    predict: Option<PredictConfig>,
+    submit: Option<SubmitConfig>,
 }
 
 /// A loaded, checked pipeline file.
@@ -105,6 +109,10 @@ pub struct Pipeline {
     pub model: Option<ModelConfig>,
     /// `[train]` and its `[[train.parts]]`.
     pub train: Option<TrainConfig>,
+    /// `[predict]`.
+    pub predict: Option<PredictConfig>,
+    /// `[submit]`.
+    pub submit: Option<SubmitConfig>,
     /// The document after overrides (what the job ran with).
     pub document: toml::Table,
 }
@@ -163,12 +171,32 @@ impl Pipeline {
                 problem: e.problem,
             })?;
         }
+        if let Some(predict) = &sections.predict {
+            predict
+                .validate()
+                .map_err(|(key, problem)| ConfigError::Key {
+                    origin: origin.to_string(),
+                    key: format!("predict.{key}"),
+                    problem,
+                })?;
+        }
+        if let Some(submit) = &sections.submit {
+            submit
+                .validate()
+                .map_err(|(key, problem)| ConfigError::Key {
+                    origin: origin.to_string(),
+                    key: format!("submit.{key}"),
+                    problem,
+                })?;
+        }
         Ok(Pipeline {
             origin: origin.to_string(),
             data: sections.data,
             augment,
             model: sections.model,
             train: sections.train,
+            predict: sections.predict,
+            submit: sections.submit,
             document,
         })
     }

@@ -6,8 +6,11 @@
 //! - [`data`]: per-record work (sample, prep, dataset writer, sampler, host batches). No tch,
 //!   no timely.
 //! - [`metric`]: Dice, the triplet rule and OpenCV-exact contour filtering. No tch, no timely.
+//! - [`submit`]: the submission CSV from a prediction set (post-processing, 1024², RLE). No tch,
+//!   no timely.
 //! - [`model`]: the solution's networks in tch.
 //! - [`train`]: the training recipe in tch: ComboLoss, Adam, clipping, LR schedulers, checkpoints.
+//! - [`predict`]: inference in tch: checkpoint averaging and flip TTA for the prediction store.
 //! - [`sweep`]: threshold sweeps over stored predictions (per-image histograms, O(1) per
 //!   configuration). No tch, no timely.
 //! - [`config`]: the pipeline file composing the sections of the layers above.
@@ -25,5 +28,7 @@ pub mod dataflow;
 pub mod metric;
 pub mod model;
 pub mod png_io;
+pub mod predict;
+pub mod submit;
 pub mod sweep;
 pub mod train;

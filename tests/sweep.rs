@@ -449,7 +449,7 @@ fn sets_open_only_as_prediction_sets() {
 
 #[test]
 fn the_sample_grid_holds_the_solutions_settings() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/sweep_grid.toml");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/grids/sweep_grid.toml");
     let grid = Grid::load(&path).unwrap();
     assert!(grid.len() >= 1000, "{}", grid.len());
     assert_eq!(grid.area_resolution, Some(1024));

@@ -26,3 +26,7 @@ mod augment_pipeline;
 mod metric_parity;
 // Training recipe: ComboLoss, Adam + clip_grad_norm_ steps and LR schedulers against PyTorch 2.13.
 mod train_parity;
+// precision = "bf16": real bfloat16 convolutions on the CPU, close to float32, and training.
+mod train_precision;
+// Predictions and the submission: out-of-fold/test sets, TTA, averaging, RLE round trip.
+mod predict_submit;

@@ -8,8 +8,11 @@ pub mod fail_fast;
 pub mod inspect;
 pub mod model;
 pub mod model_arg;
+pub mod pipeline_job;
+pub mod predict;
 pub mod prep;
 pub mod progress;
+pub mod submit;
 pub mod sweep;
 pub mod synth;
 pub mod torch;
@@ -44,6 +47,11 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Train the pipeline's model over its staged parts, fold by fold, resumably.
     Train(train::TrainArgs),
+    /// Probability maps of a run's checkpoints (out of fold and test, TTA, averaged) into the
+    /// prediction store.
+    Predict(predict::PredictArgs),
+    /// Write submission.csv from the test predictions with the [submit] post-processing.
+    Submit(submit::SubmitArgs),
     /// Weight files: import PyTorch state_dicts into safetensors checkpoints.
     Weights(weights::WeightsArgs),
     /// Networks: parameter counts and forward FLOPs.
@@ -61,11 +69,15 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Export(args) => export::run(args),
         Command::Augment(args) => augment::run(args),
+        Command::Submit(args) => submit::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Weights(args) if TORCH => weights::run(args),
         Command::Model(args) if TORCH => model::run(args),
         Command::Train(args) if TORCH => train::run(args),
-        Command::Weights(_) | Command::Model(_) | Command::Train(_) => torch::exec(),
+        Command::Predict(args) if TORCH => predict::run(args),
+        Command::Weights(_) | Command::Model(_) | Command::Train(_) | Command::Predict(_) => {
+            torch::exec()
+        }
     }
 }
 

@@ -70,28 +70,9 @@ pub fn parse_device(text: &str) -> anyhow::Result<tch::Device> {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::load(&args.pipeline, &args.overrides)?;
     let origin = &pipeline.origin;
-    let data = pipeline
-        .data
-        .clone()
-        .with_context(|| format!("{origin}: no [data] section (data.shards names the dataset)"))?;
-    let shards = data.shards.clone().with_context(|| {
-        format!("{origin}: data.shards: missing (the shard dataset to train on)")
-    })?;
-    if !shards.join(data_prep::shard::MANIFEST_FILE).exists() {
-        bail!(
-            "{origin}: data.shards: {} is not a shard dataset (no manifest.json); run `pneumoflow prep` first",
-            shards.display()
-        );
-    }
-    let model = pipeline
-        .model
-        .clone()
-        .with_context(|| format!("{origin}: no [model] section (model.arch names the network)"))?;
-    if let Some(w) = &model.weights {
-        if !w.exists() {
-            bail!("{origin}: model.weights: {} does not exist", w.display());
-        }
-    }
+    let (shards, size) = super::pipeline_job::dataset_of(&pipeline, "train on")?;
+    let data = pipeline.data.clone().unwrap_or_default();
+    let model = super::pipeline_job::model_of(&pipeline)?;
     let mut train = pipeline
         .train
         .clone()
@@ -116,18 +97,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let threads = args.threads.map(|t| t as usize).unwrap_or(cores);
     tch::set_num_threads(threads as i32);
     let workers = args.workers.map(|w| w as usize).unwrap_or(cores);
-    let size = match data.size {
-        Some(s) => s,
-        None => data_prep::shard::Manifest::load(&shards)?.size,
-    };
-    let run_dir = args.run_dir.clone().unwrap_or_else(|| {
-        PathBuf::from("runs").join(
-            args.pipeline
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "run".into()),
-        )
-    });
+    let run_dir = super::pipeline_job::run_dir_of(args.run_dir.as_deref(), &args.pipeline);
     let _lock = DatasetLock::acquire(&run_dir, &super::command_line())
         .with_context(|| format!("locking the run directory {}", run_dir.display()))?;
     let run = RunDir::open(&run_dir, &pipeline.document)?;

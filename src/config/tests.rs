@@ -85,9 +85,25 @@ fn errors_name_file_key_path_and_value() {
     );
     let err = load(DEMO, &["predict.split=test"]).unwrap_err().to_string();
     assert!(
-        err.starts_with("p.toml: predict: unknown field `predict`"),
+        err.starts_with("p.toml: predict.split: unknown field `split`"),
         "{err}"
     );
+    let err = load(DEMO, &["sweep.top=0.5"]).unwrap_err().to_string();
+    assert!(
+        err.starts_with("p.toml: sweep: unknown field `sweep`"),
+        "{err}"
+    );
+    let err = load(DEMO, &["predict.batch_size=0"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("p.toml: predict.batch_size: 0"), "{err}");
+    let err = load(
+        DEMO,
+        &["submit.top=1.5", "submit.area=1", "submit.bottom=0.3"],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("p.toml: submit.top: 1.5"), "{err}");
     let err = load(DEMO, &["augment.transforms[1].p=2"])
         .unwrap_err()
         .to_string();

@@ -17,6 +17,8 @@ pub enum Stage {
     Decode,
     /// Augmenting the image and mask.
     Augment,
+    /// Predicting the record's probability map (the network's forward pass).
+    Predict,
     /// Compressing the output record.
     Encode,
     /// Writing the output shard.
@@ -29,6 +31,7 @@ impl fmt::Display for Stage {
             Stage::Read => "read",
             Stage::Decode => "decode",
             Stage::Augment => "augment",
+            Stage::Predict => "predict",
             Stage::Encode => "compress",
             Stage::Write => "write",
         })

@@ -9,11 +9,13 @@
 //! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
 //! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
 //!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
+//! - [`predictions`]: the prediction store (probability maps as shard datasets, quantised u8).
 //! - [`error`]: [`RecordError`] (shard, record, id, stage) and [`DataError`].
 
 pub mod batch;
 pub mod dataset;
 pub mod error;
+pub mod predictions;
 pub mod prep;
 pub mod sampler;
 pub mod writer;

@@ -11,8 +11,8 @@
 //! - [`in_order`]: numbered items to worker 0, consumed in number order (the training step).
 //! - [`runner`]: start threads / processes / a cluster ([`cluster`]) and run a graph.
 //! - graphs: [`prep`], [`augment`], [`sweep`] (threshold sweeps over prediction sets),
-//!   [`train_epoch`] (one epoch of training, a validation),
-//!   and the training job over folds, parts and epochs ([`training`]).
+//!   [`train_epoch`] (one epoch of training, a validation), the training job over folds, parts
+//!   and epochs ([`training`]), and [`predict`] (probability maps into the prediction store).
 
 pub mod augment;
 pub mod batch;
@@ -21,6 +21,7 @@ pub mod encode;
 pub mod gated_source;
 pub mod gather;
 pub mod in_order;
+pub mod predict;
 pub mod prep;
 pub mod runner;
 pub mod sample;

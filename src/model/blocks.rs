@@ -132,15 +132,27 @@ impl Conv2d {
     ///
     /// # Shapes
     /// `[N, cin, H, W]` → `[N, cout, (H + 2p − k)/s + 1, (W + 2p − k)/s + 1]`.
+    /// Inside [`super::precision::autocast`] it computes in the reduced kind (input, weight and
+    /// bias cast; output in that kind).
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        x.conv2d(
-            &self.weight,
-            self.bias.as_ref(),
-            [self.stride, self.stride],
-            [self.padding, self.padding],
-            [1, 1],
-            self.groups,
-        )
+        let conv = |x: &Tensor, w: &Tensor, b: Option<&Tensor>| {
+            x.conv2d(
+                w,
+                b,
+                [self.stride, self.stride],
+                [self.padding, self.padding],
+                [1, 1],
+                self.groups,
+            )
+        };
+        match super::precision::reduced_kind() {
+            Some(kind) if x.kind() != kind || self.weight.kind() != kind => conv(
+                &x.to_kind(kind),
+                &self.weight.to_kind(kind),
+                self.bias.as_ref().map(|b| b.to_kind(kind)).as_ref(),
+            ),
+            _ => conv(x, &self.weight, self.bias.as_ref()),
+        }
     }
 
     /// Adds this layer's multiply-accumulates and bias adds to `cost`; returns the output shape.

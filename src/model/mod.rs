@@ -13,6 +13,7 @@ pub mod encoder;
 pub mod error;
 pub mod kind;
 pub mod net;
+pub mod precision;
 pub mod selim_unet;
 pub mod weights;
 

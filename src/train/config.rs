@@ -15,7 +15,8 @@ pub enum Precision {
     /// float32 everywhere (the reference).
     #[default]
     Fp32,
-    /// bfloat16 autocast of the forward pass; weights, gradients and optimizer stay float32.
+    /// bfloat16 autocast of the forward passes (training and validation; see
+    /// [`crate::model::precision`]); weights, gradients, loss and optimizer stay float32.
     Bf16,
 }
 

@@ -3,6 +3,7 @@
 //! evaluation pass (probabilities and loss, no gradients).
 
 use crate::data::HostBatch;
+use crate::model::precision::autocast;
 use crate::model::Net;
 use crate::train::config::{PartConfig, Precision, TrainConfig};
 use crate::train::error::TrainError;
@@ -117,7 +118,7 @@ impl Trainer {
         let x = self.net.normalize(&raw);
         let logits = match self.precision {
             Precision::Fp32 => self.net.forward_t(&x, true),
-            Precision::Bf16 => tch::autocast(true, || self.net.forward_t(&x, true)),
+            Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(&x, true)),
         }
         .map_err(|e| TrainError::Model(e.to_string()))?
         .to_kind(Kind::Float);
@@ -169,11 +170,12 @@ impl Trainer {
         tch::no_grad(|| {
             let (raw, targets) = batch_tensors(batch, self.device);
             let x = self.net.normalize(&raw);
-            let logits = self
-                .net
-                .forward_t(&x, false)
-                .map_err(|e| TrainError::Model(e.to_string()))?
-                .to_kind(Kind::Float);
+            let logits = match self.precision {
+                Precision::Fp32 => self.net.forward_t(&x, false),
+                Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(&x, false)),
+            }
+            .map_err(|e| TrainError::Model(e.to_string()))?
+            .to_kind(Kind::Float);
             let values = self.loss.forward(&logits, &targets)?.values()?;
             let probs = logits.sigmoid().squeeze_dim(1).to_device(Device::Cpu);
             Ok((probs.contiguous(), values))

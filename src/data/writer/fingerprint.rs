@@ -59,3 +59,72 @@ pub fn augment_fingerprints(inputs: &AugmentInputs<'_>, ranges: &[Range<usize>])
         })
         .collect()
 }
+
+/// What determines a prediction set's output.
+#[derive(Clone, Copy, Debug)]
+pub struct PredictionInputs<'a> {
+    /// Content hash of every checkpoint, per group (see [`file_fingerprint`]).
+    pub checkpoints: &'a [Vec<u64>],
+    /// The checkpoint group of every plan position.
+    pub groups: &'a [usize],
+    /// The dataset record of every plan position.
+    pub records: &'a [usize],
+    /// Network input side.
+    pub size: u32,
+    /// Flip TTA.
+    pub tta: bool,
+    /// zstd level.
+    pub level: i32,
+    /// The source dataset's manifest (its shard fingerprints stand for its content).
+    pub input: &'a Manifest,
+}
+
+/// Fingerprints of a prediction set's shards: the checkpoints' contents, the groups, records,
+/// resolution, TTA, level, the source shards and the shard's plan range.
+pub fn prediction_fingerprints(inputs: &PredictionInputs<'_>, ranges: &[Range<usize>]) -> Vec<u64> {
+    let mut base = Fnv64::default();
+    base.field(b"predict-v1")
+        .field(&inputs.size.to_le_bytes())
+        .field(&[inputs.tta as u8])
+        .field(&inputs.level.to_le_bytes());
+    for group in inputs.checkpoints {
+        base.field(b"group");
+        for h in group {
+            base.field(&h.to_le_bytes());
+        }
+    }
+    for s in &inputs.input.shards {
+        base.field(&s.fingerprint.to_le_bytes());
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let mut h = base;
+            for j in r.clone() {
+                h.field(&(inputs.records[j] as u64).to_le_bytes())
+                    .field(&(inputs.groups[j] as u64).to_le_bytes());
+            }
+            h.0
+        })
+        .collect()
+}
+
+/// A content hash of a file (FNV-1a of its bytes, read in 1 MiB blocks).
+pub fn file_fingerprint(path: &std::path::Path) -> Result<u64, DataError> {
+    use std::io::Read;
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        action: "reading",
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut h = Fnv64::default();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            return Ok(h.0);
+        }
+        h.write(&buf[..n]);
+    }
+}

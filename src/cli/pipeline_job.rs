@@ -1,0 +1,57 @@
+//! What the torch commands (`train`, `predict`) resolve from a pipeline file alike: its dataset
+//! and working size, its network, and the run directory.
+
+use anyhow::{bail, Context};
+use pneumoflow::config::{ModelConfig, Pipeline};
+use std::path::{Path, PathBuf};
+
+/// `[data]`'s shard dataset (checked to be one) and its working size (`data.size`, else the
+/// dataset's).
+pub fn dataset_of(pipeline: &Pipeline, purpose: &str) -> anyhow::Result<(PathBuf, u32)> {
+    let origin = &pipeline.origin;
+    let data = pipeline
+        .data
+        .as_ref()
+        .with_context(|| format!("{origin}: no [data] section (data.shards names the dataset)"))?;
+    let shards = data.shards.clone().with_context(|| {
+        format!("{origin}: data.shards: missing (the shard dataset to {purpose})")
+    })?;
+    if !shards.join(data_prep::shard::MANIFEST_FILE).exists() {
+        bail!(
+            "{origin}: data.shards: {} is not a shard dataset (no manifest.json); run `pneumoflow prep` first",
+            shards.display()
+        );
+    }
+    let size = match data.size {
+        Some(s) => s,
+        None => data_prep::shard::Manifest::load(&shards)?.size,
+    };
+    Ok((shards, size))
+}
+
+/// `[model]`, with its initial weights checked to exist.
+pub fn model_of(pipeline: &Pipeline) -> anyhow::Result<ModelConfig> {
+    let origin = &pipeline.origin;
+    let model = pipeline
+        .model
+        .clone()
+        .with_context(|| format!("{origin}: no [model] section (model.arch names the network)"))?;
+    if let Some(w) = &model.weights {
+        if !w.exists() {
+            bail!("{origin}: model.weights: {} does not exist", w.display());
+        }
+    }
+    Ok(model)
+}
+
+/// The run directory: `--run-dir`, else `runs/<pipeline file stem>`.
+pub fn run_dir_of(arg: Option<&Path>, pipeline_file: &Path) -> PathBuf {
+    arg.map(Path::to_path_buf).unwrap_or_else(|| {
+        PathBuf::from("runs").join(
+            pipeline_file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into()),
+        )
+    })
+}
