@@ -5,7 +5,7 @@
 //! - `engine_1000_triplets`: 10 tops × 10 areas × 10 bottoms on maps in memory (one pass per
 //!   image builds the histograms, then O(1) per configuration);
 //! - `engine_1_triplet`: one configuration, i.e. the per-image pass alone;
-//! - `engine_sample_grid`: `pipelines/sweep_grid.toml` (2,268 configurations, min contour
+//! - `engine_sample_grid`: `pipelines/grids/sweep_grid.toml` (2,268 configurations, min contour
 //!   areas 0/100/200: contours traced once per (image, bottom));
 //! - `from_shards_1000_triplets`: the 1,000 triplets end to end from a prediction set on disk
 //!   (mmap + CRC32 + zstd read, then the engine), as `pneumoflow sweep` runs on one worker.
@@ -140,7 +140,8 @@ fn sweep(c: &mut Criterion) {
     let maps: Vec<_> = (0..N).map(map).collect();
     let set_dir = write_inputs(&maps);
     let triplets = Grid::from_toml_str(TRIPLETS, "bench").expect("grid");
-    let sample_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/sweep_grid.toml");
+    let sample_path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("pipelines/grids/sweep_grid.toml");
     let sample = Grid::load(&sample_path).expect("sample grid");
     // The engine's means, for the anchor's check: config index, top, area, bottom, mean.
     let mut scratch = TermScratch::new();

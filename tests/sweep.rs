@@ -411,14 +411,14 @@ fn cli_errors_name_the_file_record_and_key() {
     write_set(&plain, 16, &cases(4, 16, 2), "pneumoflow-prep", usize::MAX);
     let (ok, _, err) = run(&mut sweep_cmd(&plain, &grid_path, &out));
     assert!(!ok);
-    assert!(err.contains("is not a prediction set"), "{err}");
+    assert!(err.contains("not a prediction set"), "{err}");
     assert!(err.contains("\"pneumoflow-prep\""), "{err}");
 
     // an empty directory, a bad grid key
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let (ok, _, err) = run(&mut sweep_cmd(&empty, &grid_path, &out));
-    assert!(!ok && err.contains("neither a prediction set"), "{err}");
+    assert!(!ok && err.contains("holds no prediction set"), "{err}");
     std::fs::write(
         &grid_path,
         "top = [0.5]\narea = [1]\nbottom = [0.3]\nmin_area = [1]\n",

@@ -30,8 +30,8 @@ pub use store::{open_store, PredictionSet, Reader, PREDICTIONS_KIND};
 pub use sums::{from_fixed, to_fixed, DiceSums};
 pub use terms::{ImageTerms, TermScratch};
 
+use crate::data::DataError;
 use crate::metric::MetricError;
-use data_prep::shard::ShardError;
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -65,25 +65,10 @@ pub enum SweepError {
         /// What is wrong, with the value.
         problem: String,
     },
-    /// A prediction set could not be opened as a shard dataset.
-    #[error("prediction set {path}: {source}")]
-    Open {
-        /// The set's directory.
-        path: PathBuf,
-        /// Why (names the manifest or shard file).
-        source: ShardError,
-    },
-    /// A dataset that is not a prediction set.
-    #[error(
-        "{path} is not a prediction set: its manifest's source.kind is {found}, not \"{}\"",
-        store::PREDICTIONS_KIND
-    )]
-    NotPredictions {
-        /// The dataset's directory.
-        path: PathBuf,
-        /// The `source.kind` found (JSON), or `none`.
-        found: String,
-    },
+    /// A prediction set or store could not be opened: not a prediction set, no set in the
+    /// store, or a manifest that disagrees with its shards (the message names the file).
+    #[error(transparent)]
+    Store(#[from] DataError),
     /// A prediction set without records.
     #[error("prediction set {path} holds no records")]
     EmptySet {
@@ -104,12 +89,6 @@ pub enum SweepError {
         id: String,
         /// Test records in the set.
         tests: usize,
-    },
-    /// A directory that is neither a prediction set nor a store holding any.
-    #[error("{path}: neither a prediction set (no manifest.json) nor a store of them (no subdirectory holds a manifest.json)")]
-    NoSets {
-        /// The directory.
-        path: PathBuf,
     },
     /// A record could not be read or scored.
     #[error("prediction set {path}: record {index} ({id}): {problem}")]

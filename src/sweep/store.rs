@@ -1,23 +1,23 @@
 //! Prediction sets and stores, as the sweep reads them.
 //!
-//! A **prediction set** is a shard dataset ([`ShardSet`]) whose manifest `source.kind` is
-//! [`PREDICTIONS_KIND`]; each record's image is the quantised probability map `q`
-//! (`p ≈ q / 255`) and its mask the 0/255 ground truth, so only train-split records (with
-//! ground truth) can be swept. A **prediction store** is a directory whose immediate
-//! subdirectories holding a `manifest.json` are prediction sets, named by the subdirectory and
-//! taken in sorted order.
+//! A **prediction set** (`crate::data::predictions`, written by `pneumoflow predict`) is a shard
+//! dataset ([`ShardSet`]) whose manifest `source.kind` is [`PREDICTIONS_KIND`]; each record's
+//! image is the quantised probability map `q` (`p ≈ q / 255`) and its mask the 0/255 ground
+//! truth, so only train-split records (with ground truth) can be swept. A **prediction store** is
+//! a directory whose immediate subdirectories holding a `manifest.json` are prediction sets,
+//! named by the subdirectory and taken in sorted order.
 
 use super::grid::Plan;
 use super::sums::DiceSums;
 use super::terms::{ImageTerms, TermScratch};
 use super::SweepError;
+use crate::data::predictions::{open_prediction_set, prediction_sets};
 use data_prep::folds::Fold;
 use data_prep::shard::{Decoder, ShardSet, Split, MANIFEST_FILE};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// `source.kind` of a prediction set's manifest.
-pub const PREDICTIONS_KIND: &str = "pneumoflow-predictions";
+pub use crate::data::predictions::PREDICTIONS_KIND;
 
 /// An open prediction set.
 pub struct PredictionSet {
@@ -51,17 +51,7 @@ impl PredictionSet {
     /// with its shards), be a prediction set, hold at least one record, and every record must
     /// be a train-split record (with ground truth).
     pub fn open(dir: &Path, name: &str) -> Result<PredictionSet, SweepError> {
-        let shards = ShardSet::open(dir).map_err(|source| SweepError::Open {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let kind = shards.manifest().source.get("kind");
-        if kind.and_then(|k| k.as_str()) != Some(PREDICTIONS_KIND) {
-            return Err(SweepError::NotPredictions {
-                path: dir.to_path_buf(),
-                found: kind.map(|k| k.to_string()).unwrap_or_else(|| "none".into()),
-            });
-        }
+        let shards = open_prediction_set(dir)?;
         if shards.is_empty() {
             return Err(SweepError::EmptySet {
                 path: dir.to_path_buf(),
@@ -195,33 +185,8 @@ impl PredictionSet {
 /// Opens `path`: a prediction set (it holds a `manifest.json`; named by its directory), or a
 /// store of them (every immediate subdirectory with a `manifest.json`, in name order).
 pub fn open_store(path: &Path) -> Result<Vec<PredictionSet>, SweepError> {
-    if is_set_dir(path) {
-        let name = path
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| path.display().to_string());
-        return Ok(vec![PredictionSet::open(path, &name)?]);
-    }
-    let io = |source| SweepError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut dirs: Vec<(String, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let dir = entry.path();
-        if dir.is_dir() && is_set_dir(&dir) {
-            dirs.push((entry.file_name().to_string_lossy().into_owned(), dir));
-        }
-    }
-    if dirs.is_empty() {
-        return Err(SweepError::NoSets {
-            path: path.to_path_buf(),
-        });
-    }
-    dirs.sort();
-    dirs.iter()
+    prediction_sets(path)?
+        .iter()
         .map(|(name, dir)| PredictionSet::open(dir, name))
         .collect()
 }
