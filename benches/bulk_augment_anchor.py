@@ -84,6 +84,18 @@ def python_loop(png_dir, out_dir, copies):
 
 
 # --------------------------------------------------------------------------- orchestrating
+def warm(*dirs):
+    """Reads every file under `dirs` once, so each timed run starts with its inputs in the page
+    cache (this VM's memory reclaim evicts them between runs, which made whichever side ran
+    first after the other pay for disk reads)."""
+    for d in dirs:
+        for root, _, files in os.walk(d):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    while fh.read(1 << 22):
+                        pass
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
@@ -128,6 +140,7 @@ def main():
     versions = {}
     for r in range(a.rounds):
         shutil.rmtree(out, ignore_errors=True)
+        warm(shards)
         t0 = time.perf_counter()
         run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--out", out,
              "--copies", str(a.copies), "--workers", "1"])
@@ -135,6 +148,7 @@ def main():
         sys.stderr.write("round %d: pneumoflow %.1f img/s\n" % (r + 1, rates["pneumoflow"][-1]))
         for label, py in venvs:
             shutil.rmtree(out, ignore_errors=True)
+            warm(pngs)
             res = json.loads(run([py, os.path.abspath(__file__), "--loop", pngs, out, str(a.copies)]).stdout)
             versions[label] = res["version"]
             rates.setdefault(label, []).append(res["n"] / res["seconds"])

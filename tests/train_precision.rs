@@ -1,5 +1,6 @@
 //! `precision = "bf16"`: the forward pass really computes in bfloat16 (on the CPU too), stays
-//! close to float32, and trains: gradients reach the float32 weights and the loss falls.
+//! close to float32, and trains: gradients reach the float32 weights and the loss falls. And the
+//! network input the data workers compute (tables) equals the tensor normalisation bit for bit.
 
 use pneumoflow::data::{HostBatch, Sample};
 use pneumoflow::model::precision::autocast;
@@ -126,4 +127,41 @@ fn bf16_training_steps_update_float32_weights_and_lower_the_loss() {
     // bfloat16 keeps 8 mantissa bits: train-mode BatchNorm of the rounded convolutions moves the
     // first loss of a random network by ~3% (measured 1.644 vs 1.597).
     assert!(rel < 0.05, "first losses within 5%: {fp32:?} vs {bf16:?}");
+}
+
+#[test]
+fn data_worker_inputs_equal_the_tensor_normalisation_bit_for_bit() {
+    use pneumoflow::data::InputBatch;
+    use pneumoflow::model::InputNorm;
+    let mut b = batch();
+    // Every byte value appears.
+    let mut all = HostBatch::new(S, S, 1);
+    let image: Vec<u8> = (0..S * S).map(|i| (i % 256) as u8).collect();
+    let mut sample = Sample {
+        meta: b.metas()[0].clone(),
+        image: pneumoflow::augment::ImageU8::from_vec(S, S, image).unwrap(),
+        mask: None,
+    };
+    sample.meta.id = "all".into();
+    all.push(0, &sample).unwrap();
+    for host in [std::mem::take(&mut b), all] {
+        for norm in [InputNorm::Unit, InputNorm::ImageNet] {
+            let (raw, targets) = pneumoflow::train::batch_tensors(&host, Device::Cpu);
+            let want = norm.apply(&raw);
+            let input = InputBatch::new(host.clone(), &norm.tables());
+            let bits = |v: &Tensor| -> Vec<u32> {
+                Vec::<f32>::try_from(v.flatten(0, -1))
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.to_bits())
+                    .collect()
+            };
+            let (x, t) = pneumoflow::train::with_input_tensors(&input, Device::Cpu, |x, t| {
+                assert_eq!(x.size(), want.size());
+                (bits(x), bits(t))
+            });
+            assert_eq!(x, bits(&want), "{norm:?}");
+            assert_eq!(t, bits(&targets), "{norm:?} targets");
+        }
+    }
 }

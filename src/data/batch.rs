@@ -2,6 +2,10 @@
 //! order, ready to be normalised into a network tensor on the device that trains.
 //!
 //! It is plain bytes (serde), so batches cross dataflow exchanges; tensors never do.
+//! [`InputBatch`] is a host batch with its network input already computed on the worker that
+//! assembled it: float32 `[N, 3, H, W]` through a per-channel 256-entry table (the network's
+//! input normalisation, exact: every value depends on one byte only) and `[N, 1, H, W]` targets
+//! in {0, 1}; the device then only copies it into a tensor.
 
 use super::dataset::Sample;
 use data_prep::shard::RecordMeta;
@@ -174,5 +178,43 @@ mod tests {
             err.to_string(),
             "sample c is 2x2, the batch holds 3x2 samples"
         );
+    }
+}
+
+/// Per-channel lookup tables `byte -> float32` of a network's input normalisation.
+pub type InputTables = [[f32; 256]; 3];
+
+/// A host batch with its network input: see the module doc.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InputBatch {
+    /// The samples (metadata, u8 planes).
+    pub host: HostBatch,
+    /// `N * 3 * H * W` float32, CHW per sample.
+    pub images: Vec<f32>,
+    /// `N * H * W` float32 targets: mask / 255.
+    pub targets: Vec<f32>,
+}
+
+impl InputBatch {
+    /// The network input of `host` through `tables` (channel `c` of every pixel is
+    /// `tables[c][byte]`).
+    pub fn new(host: HostBatch, tables: &InputTables) -> InputBatch {
+        let plane = host.width * host.height;
+        let mut images = vec![0f32; host.len() * 3 * plane];
+        for (i, out) in images.chunks_exact_mut(3 * plane).enumerate() {
+            let src = &host.images[i * plane..(i + 1) * plane];
+            for (c, dst) in out.chunks_exact_mut(plane).enumerate() {
+                let t = &tables[c];
+                for (d, &b) in dst.iter_mut().zip(src) {
+                    *d = t[b as usize];
+                }
+            }
+        }
+        let targets = host.masks.iter().map(|&m| m as f32 / 255.0).collect();
+        InputBatch {
+            host,
+            images,
+            targets,
+        }
     }
 }

@@ -20,7 +20,7 @@ pub mod prep;
 pub mod sampler;
 pub mod writer;
 
-pub use batch::{BatchSizeError, HostBatch};
+pub use batch::{BatchSizeError, HostBatch, InputBatch, InputTables};
 pub use dataset::{augmented_copy, copy_id, Dataset, Sample};
 pub use error::{DataError, RecordError, RecordOrigin, Stage};
 pub use sampler::{Sampler, SamplerError};

@@ -6,6 +6,7 @@
 //! - [`sample`]: read + decode + augment records of a dataset.
 //! - [`encode`]: compress records where they were made.
 //! - [`batch`]: group samples into host batches, deterministic order.
+//! - [`net_input`]: a batch's float32 network input, computed where the batch was assembled.
 //! - [`write_shards`]: exchange by shard, write atomically in plan order.
 //! - [`gather`]: collect small results on worker 0.
 //! - [`in_order`]: numbered items to worker 0, consumed in number order (the training step).
@@ -21,6 +22,7 @@ pub mod encode;
 pub mod gated_source;
 pub mod gather;
 pub mod in_order;
+pub mod net_input;
 pub mod predict;
 pub mod prep;
 pub mod runner;

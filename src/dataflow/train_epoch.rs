@@ -10,12 +10,13 @@
 //! Validation: the held-out records → sample with the validation transforms → batch →
 //! `in_order`: worker 0 evaluates and scores every image on the triplet grid.
 
-use super::batch::{BatchOutput, BatchSamples};
+use super::batch::BatchSamples;
 use super::gated_source::Gate;
 use super::in_order::InOrder;
+use super::net_input::{InputOutput, NetInputs};
 use super::runner::{run_dataflow, DataflowError, Execution};
 use super::sample::{SampleRecords, SampleRequest};
-use crate::data::Dataset;
+use crate::data::{Dataset, InputTables};
 use crate::train::{BatchStats, TrainError, Trainer, ValidationScore};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,7 @@ pub fn run_train_epoch(
     order: Arc<Vec<usize>>,
     epoch_key: u64,
     batch_size: usize,
+    tables: Arc<InputTables>,
     trainer: SharedTrainer,
     on_step: impl Fn(&StepReport, Option<&BatchStats>) + Send + Sync + 'static,
 ) -> Result<Vec<StepReport>, DataflowError> {
@@ -73,17 +75,18 @@ pub fn run_train_epoch(
                 })
                 .sample_records(Arc::clone(&dataset))
                 .batch_samples(batch_size, total)
+                .net_inputs(Arc::clone(&tables))
                 .in_order(
-                    |b: &BatchOutput| b.number,
-                    move |b: BatchOutput| {
+                    |b: &InputOutput| b.number,
+                    move |b: InputOutput| {
                         let start = Instant::now();
                         let mut guard = trainer.lock().expect("trainer lock");
-                        let samples = b.batch.as_ref().map(|x| x.len()).unwrap_or(0);
+                        let samples = b.batch.as_ref().map(|x| x.host.len()).unwrap_or(0);
                         let (outcome, stats) = match (failed, b.batch, guard.as_mut()) {
                             (true, _, _) => (Err("skipped after a failed batch".into()), None),
                             (_, Err(e), _) => (Err(e.to_string()), None),
                             (_, Ok(_), None) => (Err("no trainer".into()), None),
-                            (_, Ok(batch), Some(t)) => match t.train_batch(&batch) {
+                            (_, Ok(batch), Some(t)) => match t.train_input(&batch) {
                                 Ok(s) => (Ok(s.loss.total), Some(s)),
                                 Err(e) => (Err(describe(&e)), None),
                             },
@@ -115,6 +118,7 @@ pub fn run_validation(
     dataset: Arc<Dataset>,
     records: Arc<Vec<usize>>,
     batch_size: usize,
+    tables: Arc<InputTables>,
     trainer: SharedTrainer,
     score: Arc<Mutex<ValidationScore>>,
 ) -> Result<Vec<Result<usize, String>>, DataflowError> {
@@ -139,13 +143,15 @@ pub fn run_validation(
                 })
                 .sample_records(Arc::clone(&dataset))
                 .batch_samples(batch_size, total)
+                .net_inputs(Arc::clone(&tables))
                 .in_order(
-                    |b: &BatchOutput| b.number,
-                    move |b: BatchOutput| -> Result<usize, String> {
-                        let batch = b.batch.map_err(|e| e.to_string())?;
+                    |b: &InputOutput| b.number,
+                    move |b: InputOutput| -> Result<usize, String> {
+                        let input = b.batch.map_err(|e| e.to_string())?;
                         let guard = trainer.lock().expect("trainer lock");
                         let t = guard.as_ref().ok_or("no trainer")?;
-                        let (probs, loss) = t.evaluate(&batch).map_err(|e| describe(&e))?;
+                        let (probs, loss) = t.evaluate_input(&input).map_err(|e| describe(&e))?;
+                        let batch = &input.host;
                         let probs: Vec<f32> = Vec::<f32>::try_from(probs.flatten(0, -1))
                             .map_err(|e| e.to_string())?;
                         let n = batch.len();

@@ -257,6 +257,7 @@ fn train_fold(
         net.load(w)?;
     }
     let trainer: SharedTrainer = Arc::new(Mutex::new(None));
+    let tables = Arc::new(job.model.input_norm().tables());
     let mut empty_share = 0.0;
     for (pi, part) in parts.iter().enumerate().skip(start_part) {
         let size = part.size.unwrap_or(job.size);
@@ -347,6 +348,7 @@ fn train_fold(
                 order,
                 epoch_key,
                 job.train.batch_size,
+                Arc::clone(&tables),
                 Arc::clone(&trainer),
                 {
                     let o = Arc::clone(&observer);
@@ -392,6 +394,7 @@ fn train_fold(
                     Arc::clone(&valid_set),
                     Arc::new(valid_records.clone()),
                     job.train.batch_size,
+                    Arc::clone(&tables),
                     Arc::clone(&trainer),
                     Arc::clone(&score),
                 )?;

@@ -86,6 +86,19 @@ impl fmt::Display for ModelKind {
 }
 
 impl InputNorm {
+    /// The normalisation as per-channel tables `byte -> float32`, computed with the same float32
+    /// operations as [`InputNorm::apply`] (so a table lookup equals the tensor computation).
+    pub fn tables(self) -> [[f32; 256]; 3] {
+        match self {
+            InputNorm::Unit => [std::array::from_fn(|i| i as f32 / 255.0); 3],
+            InputNorm::ImageNet => std::array::from_fn(|c| {
+                let mean = IMAGENET_MEAN[c] as f32 * 255.0;
+                let inv_std = 1.0 / (IMAGENET_STD[c] as f32 * 255.0);
+                std::array::from_fn(|i| (i as f32 - mean) * inv_std)
+            }),
+        }
+    }
+
     /// Normalises raw pixel values.
     ///
     /// # Shapes

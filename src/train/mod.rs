@@ -36,5 +36,5 @@ pub use schedule::{
     CosineConfig, LrScheduler, PlateauConfig, PlateauMode, SchedulerConfig, SchedulerState,
     ThresholdMode, WarmRestartsConfig,
 };
-pub use trainer::{batch_tensors, BatchStats, Trainer};
+pub use trainer::{batch_tensors, with_input_tensors, BatchStats, Trainer};
 pub use validation::{ValidationResult, ValidationScore};

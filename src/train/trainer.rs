@@ -2,7 +2,7 @@
 //! training step (forward, ComboLoss, backward, accumulation, clipping, Adam) and the
 //! evaluation pass (probabilities and loss, no gradients).
 
-use crate::data::HostBatch;
+use crate::data::{HostBatch, InputBatch};
 use crate::model::precision::autocast;
 use crate::model::Net;
 use crate::train::config::{PartConfig, Precision, TrainConfig};
@@ -50,6 +50,43 @@ pub fn batch_tensors(batch: &HostBatch, device: Device) -> (Tensor, Tensor) {
         .to_kind(Kind::Float)
         / 255.0;
     (images, masks)
+}
+
+/// Calls `f` with the `[N, 3, H, W]` network input and `[N, 1, H, W]` targets of an
+/// [`InputBatch`] on `device`. On the CPU the tensors borrow the batch's buffers (no copy); they
+/// must not outlive `f` (nothing `f` returns may be a view of them).
+pub fn with_input_tensors<R>(
+    input: &InputBatch,
+    device: Device,
+    f: impl FnOnce(&Tensor, &Tensor) -> R,
+) -> R {
+    let (w, h) = input.host.size();
+    let n = input.host.len() as i64;
+    let (h, w) = (h as i64, w as i64);
+    assert_eq!(input.images.len() as i64, n * 3 * h * w, "input size");
+    assert_eq!(input.targets.len() as i64, n * h * w, "target size");
+    let blob = |data: &[f32], c: i64| {
+        let size = [n, c, h, w];
+        let strides = [c * h * w, h * w, w, 1];
+        // SAFETY: `data` holds exactly `n * c * h * w` f32 values laid out as `strides` say,
+        // and it outlives the tensor: both tensors (and their device copies) are dropped at the
+        // end of this function, before the borrow of `input` ends.
+        let t = unsafe {
+            Tensor::from_blob(
+                data.as_ptr() as *const u8,
+                &size,
+                &strides,
+                Kind::Float,
+                Device::Cpu,
+            )
+        };
+        t.to_device(device)
+    };
+    let x = blob(&input.images, 3);
+    let t = blob(&input.targets, 1);
+    let r = f(&x, &t);
+    drop((x, t));
+    r
 }
 
 impl Trainer {
@@ -116,13 +153,24 @@ impl Trainer {
     pub fn train_batch(&mut self, batch: &HostBatch) -> Result<BatchStats, TrainError> {
         let (raw, targets) = batch_tensors(batch, self.device);
         let x = self.net.normalize(&raw);
+        self.train_tensors(&x, &targets)
+    }
+
+    /// [`Trainer::train_batch`] on a batch whose network input was computed on the data worker
+    /// (the same values, see [`InputBatch`]).
+    pub fn train_input(&mut self, input: &InputBatch) -> Result<BatchStats, TrainError> {
+        let device = self.device;
+        with_input_tensors(input, device, |x, targets| self.train_tensors(x, targets))
+    }
+
+    fn train_tensors(&mut self, x: &Tensor, targets: &Tensor) -> Result<BatchStats, TrainError> {
         let logits = match self.precision {
-            Precision::Fp32 => self.net.forward_t(&x, true),
-            Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(&x, true)),
+            Precision::Fp32 => self.net.forward_t(x, true),
+            Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(x, true)),
         }
         .map_err(|e| TrainError::Model(e.to_string()))?
         .to_kind(Kind::Float);
-        let out = self.loss.forward(&logits, &targets)?;
+        let out = self.loss.forward(&logits, targets)?;
         let values = out.values()?;
         if !values.total.is_finite() {
             self.adam.zero_grad();
@@ -167,16 +215,31 @@ impl Trainer {
     /// Evaluation pass (eval mode, no gradients): per-pixel probabilities `[N, H, W]` float32
     /// on the CPU, and the batch's loss values.
     pub fn evaluate(&self, batch: &HostBatch) -> Result<(Tensor, LossValues), TrainError> {
+        let (raw, targets) = batch_tensors(batch, self.device);
+        let x = self.net.normalize(&raw);
+        self.evaluate_tensors(&x, &targets)
+    }
+
+    /// [`Trainer::evaluate`] on a batch whose network input was computed on the data worker.
+    pub fn evaluate_input(&self, input: &InputBatch) -> Result<(Tensor, LossValues), TrainError> {
+        with_input_tensors(input, self.device, |x, targets| {
+            self.evaluate_tensors(x, targets)
+        })
+    }
+
+    fn evaluate_tensors(
+        &self,
+        x: &Tensor,
+        targets: &Tensor,
+    ) -> Result<(Tensor, LossValues), TrainError> {
         tch::no_grad(|| {
-            let (raw, targets) = batch_tensors(batch, self.device);
-            let x = self.net.normalize(&raw);
             let logits = match self.precision {
-                Precision::Fp32 => self.net.forward_t(&x, false),
-                Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(&x, false)),
+                Precision::Fp32 => self.net.forward_t(x, false),
+                Precision::Bf16 => autocast(Kind::BFloat16, || self.net.forward_t(x, false)),
             }
             .map_err(|e| TrainError::Model(e.to_string()))?
             .to_kind(Kind::Float);
-            let values = self.loss.forward(&logits, &targets)?.values()?;
+            let values = self.loss.forward(&logits, targets)?.values()?;
             let probs = logits.sigmoid().squeeze_dim(1).to_device(Device::Cpu);
             Ok((probs.contiguous(), values))
         })
