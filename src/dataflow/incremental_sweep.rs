@@ -385,7 +385,7 @@ impl IncrementalSweep {
             *images.entry(*fold).or_default() += 1;
         }
         let mut out: Vec<(Fold, Vec<Ranked>)> = Vec::new();
-        for (&((set, fold), rank), _) in &views.top_per_fold {
+        for &((set, fold), rank) in views.top_per_fold.keys() {
             if set != loaded.id {
                 continue;
             }
@@ -399,8 +399,11 @@ impl IncrementalSweep {
     }
 }
 
+/// A `reduce` input: a key's ranks with their counts, in ascending order.
+type Ranks<'a> = [(&'a Rank, isize)];
+
 /// A `reduce` body keeping the `k` greatest ranks of a key (values arrive in ascending order).
-fn keep_best<K>(k: usize) -> impl FnMut(&K, &[(&Rank, isize)], &mut Vec<(Rank, isize)>) {
+fn keep_best<K>(k: usize) -> impl FnMut(&K, &Ranks<'_>, &mut Vec<(Rank, isize)>) {
     move |_key, input, out| out.extend(input.iter().rev().take(k).map(|(r, _)| (**r, 1)))
 }
 
