@@ -10,6 +10,13 @@
 //! - `from_shards_1000_triplets`: the 1,000 triplets end to end from a prediction set on disk
 //!   (mmap + CRC32 + zstd read, then the engine), as `pneumoflow sweep` runs on one worker.
 //!
+//! - `incremental_add_1_set_to_32` vs `recompute_33_sets` (group `sweep_incremental`): a store
+//!   of 32 prediction sets (the 8 maps each, hard links of one set) swept over the 1,000
+//!   triplets; adding one more set with the differential sweep (open it, its 8 images' terms,
+//!   insert, commit: every view updated) against recomputing all 33 sets with the
+//!   non-incremental engine (`sweep_serial`, the same one core). It also prints the ratio of
+//!   their medians. Target: ≥ 10×.
+//!
 //! Anchor: `benches/sweep_anchor.py`, a straightforward numpy implementation of the same metric
 //! per image-configuration (threshold, count, Dice), on the maps this bench writes to
 //! `target/bench-data/sweep/`; it checks its means against the engine's and prints the ratio.
@@ -18,12 +25,16 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use data_prep::folds::Fold;
 use data_prep::shard::{encode_record, shard_file_name, write_shard, Record, RecordMeta, Split};
-use pneumoflow::sweep::{open_store, sweep_serial, DiceSums, Grid, ImageTerms, TermScratch};
+use pneumoflow::dataflow::incremental_sweep::IncrementalSweep;
+use pneumoflow::sweep::{
+    open_store, sweep_serial, DiceSums, Grid, ImageTerms, PredictionSet, TermScratch,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 const SIZE: usize = 1024;
 const N: usize = 8;
@@ -179,9 +190,93 @@ fn sweep(c: &mut Criterion) {
     g.finish();
 }
 
+/// Sets in the store the incremental bench adds one to.
+const STORE_SETS: usize = 32;
+
+/// A store of `STORE_SETS` sets plus the set `new`, each a hard-linked copy of `set` (the
+/// store is rebuilt from scratch).
+fn incremental_store(set: &Path) -> (PathBuf, PathBuf) {
+    let root = bench_dir().join("incremental");
+    let _ = std::fs::remove_dir_all(&root);
+    let (store, extra) = (root.join("store"), root.join("extra"));
+    let names = (0..STORE_SETS).map(|i| store.join(format!("set{i:02}")));
+    for dir in names.chain([extra.join("new")]) {
+        std::fs::create_dir_all(&dir).expect("set dir");
+        for entry in std::fs::read_dir(set).expect("bench set") {
+            let from = entry.expect("entry").path();
+            let to = dir.join(from.file_name().expect("name"));
+            std::fs::hard_link(&from, &to)
+                .or_else(|_| std::fs::copy(&from, &to).map(|_| ()))
+                .expect("link");
+        }
+    }
+    (store, extra.join("new"))
+}
+
+/// Median of `runs` timings of `f`.
+fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut t: Vec<Duration> = (0..runs).map(|_| f()).collect();
+    t.sort();
+    t[runs / 2]
+}
+
+fn incremental(c: &mut Criterion) {
+    let set_dir = bench_dir().join("store").join("bench");
+    if !set_dir.join("manifest.json").is_file() {
+        write_inputs(&(0..N).map(map).collect::<Vec<_>>());
+    }
+    let (store, new_dir) = incremental_store(&set_dir);
+    let grid = Grid::from_toml_str(TRIPLETS, "bench").expect("grid");
+    let mut engine = IncrementalSweep::new(&grid, 5);
+    for set in open_store(&store).expect("store") {
+        engine.insert(&set).expect("insert");
+    }
+    engine.commit();
+    // The timed update: open the new set, its terms, insert, commit (every view updated).
+    let add = |engine: &mut IncrementalSweep| {
+        let start = Instant::now();
+        let set = PredictionSet::open(&new_dir, "new").expect("new set");
+        engine.insert(&set).expect("insert");
+        engine.commit();
+        let took = start.elapsed();
+        assert_eq!(engine.top("new").expect("held").len(), 5);
+        engine.remove("new");
+        engine.commit();
+        took
+    };
+    // Recompute: every set of the store plus the new one, from the shards.
+    let mut all = open_store(&store).expect("store");
+    all.push(PredictionSet::open(&new_dir, "new").expect("new set"));
+    let recompute = || black_box(sweep_serial(&all, &grid, |_| {}).expect("sweep"));
+    let added = median(7, || add(&mut engine));
+    let full = median(5, || {
+        let start = Instant::now();
+        recompute();
+        start.elapsed()
+    });
+    eprintln!(
+        "sweep_incremental: add 1 set ({N} images, {} configurations) to {STORE_SETS}: {:.2} ms; \
+         recompute {} sets: {:.1} ms; ratio {:.1}x (target >= 10x)",
+        grid.len(),
+        added.as_secs_f64() * 1e3,
+        STORE_SETS + 1,
+        full.as_secs_f64() * 1e3,
+        full.as_secs_f64() / added.as_secs_f64()
+    );
+    let mut g = c.benchmark_group("sweep_incremental");
+    g.bench_function(format!("incremental_add_1_set_to_{STORE_SETS}"), |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| add(&mut engine)).sum())
+    });
+    g.sample_size(10);
+    g.bench_function(format!("recompute_{}_sets", STORE_SETS + 1), |b| {
+        b.iter(recompute)
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(5));
-    targets = sweep
+    targets = sweep, incremental
 }
 criterion_main!(benches);

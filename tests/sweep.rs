@@ -481,3 +481,6 @@ fn the_sample_grid_holds_the_solutions_settings() {
         );
     }
 }
+
+#[path = "sweep_incremental.rs"]
+mod incremental;

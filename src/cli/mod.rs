@@ -14,6 +14,7 @@ pub mod prep;
 pub mod progress;
 pub mod submit;
 pub mod sweep;
+pub mod sweep_watch;
 pub mod synth;
 pub mod torch;
 pub mod train;

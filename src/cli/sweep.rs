@@ -1,6 +1,7 @@
 //! `pneumoflow sweep`: mean per-image Dice of every grid configuration, per fold and overall,
 //! for every prediction set of a store (timely dataflow); writes `sweep.csv` and `sweep.png`
-//! and prints the best configurations of each set.
+//! and prints the best configurations of each set. With `--watch`, follows a prediction store
+//! and keeps both current incrementally (`super::sweep_watch`).
 
 use super::cluster::ClusterArgs;
 use super::progress::job_bar;
@@ -29,13 +30,25 @@ pub struct SweepArgs {
     /// Best configurations printed per set.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub top: u64,
+    /// Follow the store: insert sets that appear (complete ones: manifest present), retract sets
+    /// that disappear or whose manifest changes, and rewrite sweep.csv and sweep.png after each
+    /// change (differential dataflow, one worker; only changed sets are read). Stop with
+    /// Ctrl-C (outputs are replaced atomically).
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between two scans of the store (--watch).
+    #[arg(long, default_value_t = 10.0, requires = "watch")]
+    pub interval: f64,
+    /// Stop after this many updates (--watch; the first load of a non-empty store is one).
+    #[arg(long, requires = "watch", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_updates: Option<u64>,
     /// Workers and processes.
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
 
 /// The output directory: `--out`, else the store, else the directory holding the single set.
-fn out_dir(args: &SweepArgs) -> anyhow::Result<PathBuf> {
+pub fn out_dir(args: &SweepArgs) -> anyhow::Result<PathBuf> {
     if let Some(out) = &args.out {
         if is_set_dir(out) {
             bail!(
@@ -63,6 +76,9 @@ fn fnv(h: u64, bytes: &[u8]) -> u64 {
 /// Runs `sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let grid = Grid::load(&args.grid)?;
+    if args.watch {
+        return super::sweep_watch::run(&args, grid);
+    }
     let sets = open_store(&args.predictions)?;
     let out = out_dir(&args)?;
     let first = args.cluster.is_first_process();

@@ -12,6 +12,7 @@
 //! - [`in_order`]: numbered items to worker 0, consumed in number order (the training step).
 //! - [`runner`]: start threads / processes / a cluster ([`cluster`]) and run a graph.
 //! - graphs: [`prep`], [`augment`], [`sweep`] (threshold sweeps over prediction sets),
+//!   [`incremental_sweep`] (differential: sweep results maintained as prediction sets come and go),
 //!   [`train_epoch`] (one epoch of training, a validation), the training job over folds, parts
 //!   and epochs ([`training`]), and [`predict`] (probability maps into the prediction store).
 
@@ -22,6 +23,7 @@ pub mod encode;
 pub mod gated_source;
 pub mod gather;
 pub mod in_order;
+pub mod incremental_sweep;
 pub mod net_input;
 pub mod predict;
 pub mod prep;

@@ -12,6 +12,8 @@
 //! - [`store`]: prediction sets (shard datasets of quantised maps + ground truth) and stores.
 //! - [`result`]: per (set, fold) results, best configurations, `sweep.csv`, the serial sweep.
 //! - [`heatmap`]: the heatmap `sweep.png`.
+//! - [`watch`]: the complete sets of a store, and what changed between two scans (`sweep
+//!   --watch`; the incremental sweep itself is `crate::dataflow::incremental_sweep`).
 //!
 //! The per-image Dice is exactly the metric's (`crate::metric`): the triplet rule on u8 maps
 //! (`q / 255 > t`), `remove_smallest` for `A > 0`, `(2|P∩G| + eps) / (|P| + |G| + eps)`, both
@@ -23,6 +25,7 @@ pub mod result;
 pub mod store;
 pub mod sums;
 pub mod terms;
+pub mod watch;
 
 pub use grid::{Config, Grid, Plan};
 pub use result::{sweep_serial, SetResult, SweepResult};

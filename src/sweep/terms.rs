@@ -20,8 +20,9 @@ use super::grid::Plan;
 use super::SweepError;
 use crate::metric::{DiceCounts, MetricError, PostProcessor};
 
-/// The terms of one image under one plan.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The terms of one image under one plan (ordered, so that differential dataflow can hold
+/// them in a collection).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ImageTerms {
     /// Ground-truth pixels `|G|`.
     pub truth: u64,
