@@ -23,6 +23,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use timely::dataflow::operators::vec::Map;
 
+/// How samples become network inputs: batches of `size`, normalised through `tables`.
+#[derive(Clone)]
+pub struct Batching {
+    /// Samples per batch.
+    pub size: usize,
+    /// The network's input normalisation as per-channel tables.
+    pub tables: Arc<InputTables>,
+}
+
 /// The trainer shared with the worker that owns the device, between graph runs.
 pub type SharedTrainer = Arc<Mutex<Option<Trainer>>>;
 
@@ -39,19 +48,22 @@ pub struct StepReport {
     pub step_seconds: f64,
 }
 
-/// One epoch's training over `order` (record indices, in sampler order) with batches of
-/// `batch_size`; `epoch_key` seeds the augmentation. `on_step` is called on worker 0 after each
+/// One epoch's training over `order` (record indices, in sampler order) in `batching`'s
+/// batches; `epoch_key` seeds the augmentation. `on_step` is called on worker 0 after each
 /// step with its report and statistics.
 pub fn run_train_epoch(
     execution: &Execution,
     dataset: Arc<Dataset>,
     order: Arc<Vec<usize>>,
     epoch_key: u64,
-    batch_size: usize,
-    tables: Arc<InputTables>,
+    batching: Batching,
     trainer: SharedTrainer,
     on_step: impl Fn(&StepReport, Option<&BatchStats>) + Send + Sync + 'static,
 ) -> Result<Vec<StepReport>, DataflowError> {
+    let Batching {
+        size: batch_size,
+        tables,
+    } = batching;
     let total = order.len();
     let positions: Vec<usize> = (0..total).collect();
     let gate = Gate {
@@ -112,16 +124,19 @@ fn describe(e: &TrainError) -> String {
 }
 
 /// Validates on `records` (indices of `dataset`, whose pipeline is the validation transforms)
-/// in batches of `batch_size`, accumulating into `score`.
+/// in `batching`'s batches, accumulating into `score`.
 pub fn run_validation(
     execution: &Execution,
     dataset: Arc<Dataset>,
     records: Arc<Vec<usize>>,
-    batch_size: usize,
-    tables: Arc<InputTables>,
+    batching: Batching,
     trainer: SharedTrainer,
     score: Arc<Mutex<ValidationScore>>,
 ) -> Result<Vec<Result<usize, String>>, DataflowError> {
+    let Batching {
+        size: batch_size,
+        tables,
+    } = batching;
     let total = records.len();
     let positions: Vec<usize> = (0..total).collect();
     let gate = Gate {

@@ -4,7 +4,7 @@
 //! killed run resumes where it stopped and ends with the same weights and metrics.
 
 use super::runner::{DataflowError, Execution};
-use super::train_epoch::{run_train_epoch, run_validation, SharedTrainer, StepReport};
+use super::train_epoch::{run_train_epoch, run_validation, Batching, SharedTrainer, StepReport};
 use crate::augment::{load_transforms, Compose, Interpolation, Pipeline, Prob, Resize, Transform};
 use crate::data::{DataError, Dataset, Sampler, SamplerError};
 use crate::model::{ModelKind, Net, WeightsError};
@@ -257,7 +257,10 @@ fn train_fold(
         net.load(w)?;
     }
     let trainer: SharedTrainer = Arc::new(Mutex::new(None));
-    let tables = Arc::new(job.model.input_norm().tables());
+    let batching = Batching {
+        size: job.train.batch_size,
+        tables: Arc::new(job.model.input_norm().tables()),
+    };
     let mut empty_share = 0.0;
     for (pi, part) in parts.iter().enumerate().skip(start_part) {
         let size = part.size.unwrap_or(job.size);
@@ -347,8 +350,7 @@ fn train_fold(
                 Arc::clone(&train_set),
                 order,
                 epoch_key,
-                job.train.batch_size,
-                Arc::clone(&tables),
+                batching.clone(),
                 Arc::clone(&trainer),
                 {
                     let o = Arc::clone(&observer);
@@ -393,8 +395,7 @@ fn train_fold(
                     &job.execution,
                     Arc::clone(&valid_set),
                     Arc::new(valid_records.clone()),
-                    job.train.batch_size,
-                    Arc::clone(&tables),
+                    batching.clone(),
                     Arc::clone(&trainer),
                     Arc::clone(&score),
                 )?;
