@@ -2,7 +2,7 @@
 //! out-of-fold and test prediction sets (each image by its fold's checkpoints, TTA, checkpoint
 //! averaging) equal the library's predictor, identical with 1 and 2 workers, resumable;
 //! the submission decodes (official RLE) to the post-processed maps, every test id once; a
-//! corrupted prediction shard is a clear error.
+//! corrupted prediction shard is a clear error; `export --overlay` draws a prediction.
 
 use crate::cli_util::{bin, run_err, run_ok, shard_files, synth};
 use data_prep::shard::{Decoder, ShardSet, Split};
@@ -181,6 +181,51 @@ fn predictions_are_out_of_fold_worker_independent_and_resumable() {
         .count();
     assert_eq!(valid.len(), expected_valid);
     assert!(folds_seen.contains(&0) && folds_seen.contains(&1));
+
+    // The overlay of a positive validation image: RGB, the image's size, the truth outlined in
+    // green, the post-processed map (thresholds low enough to fire) blended red.
+    let positive = (0..valid.len())
+        .find(|&i| valid.record(i).label == Some(true))
+        .expect("a positive validation image");
+    let id = valid.record(positive).id.clone();
+    let over = tmp.path().join("over.png");
+    run_ok(
+        bin()
+            .arg("export")
+            .arg(a.join("valid-top"))
+            .args(["--id", &id, "--image"])
+            .arg(tmp.path().join("prob.png"))
+            .arg("--overlay")
+            .arg(&over)
+            .args(["--top", "0.1", "--area", "0", "--bottom", "0.1"]),
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&over).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((info.width, info.height), (SIZE as u32, SIZE as u32));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let got = valid.read(positive, &mut dec).unwrap();
+    let green = rgb.chunks(3).filter(|p| p == &[0, 255, 0]).count();
+    assert!(green > 0, "the ground truth is outlined");
+    for (k, p) in rgb.chunks(3).enumerate() {
+        if p != [0, 255, 0] && got.image[k] as f64 / 255.0 > 0.1 {
+            assert!(
+                p[0] > p[1] && p[1] == p[2],
+                "pixel {k} above the threshold is tinted red: {p:?}"
+            );
+        }
+    }
+    let err = run_err(
+        bin()
+            .arg("export")
+            .arg(&shards)
+            .args(["--id", &id, "--image"])
+            .arg(tmp.path().join("i.png"))
+            .arg("--overlay")
+            .arg(tmp.path().join("o.png")),
+    );
+    assert!(err.contains("not a prediction set"), "{err}");
 
     // Test maps: the average over every fold's checkpoints.
     let test = open_prediction_set(&a.join("test-top")).unwrap();

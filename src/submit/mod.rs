@@ -9,6 +9,8 @@
 //! INTER_LINEAR) > 127` (OpenCV's fixed-point bilinear, see [`crate::augment`]). Areas (`area`,
 //! `min_contour_area`) are given at `area_resolution` and scaled by `(map side / area_resolution)²`.
 
+pub mod overlay;
+
 use crate::augment::geometry::resize_into;
 use crate::augment::{ImageU8, Interpolation};
 use crate::data::predictions::open_prediction_set;
