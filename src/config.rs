@@ -1,8 +1,8 @@
 //! The pipeline file (`pipelines/*.toml`): one TOML document declaring a job's sections:
 //! `[data]` (shards, size, folds, seed), `[augment]` (the transform list, see
 //! [`crate::augment`]), `[model]`, `[train]` (see [`crate::train::config`]) and `[predict]` (see
-//! [`crate::predict::config`]) and `[submit]` (see [`crate::submit`]). A later `[sweep]` joins
-//! [`Pipeline`] when its stage lands; until then it is an unknown key.
+//! [`crate::predict::config`]), `[sweep]` (see [`crate::sweep::config`]) and `[submit]` (see
+//! [`crate::submit`]).
 //!
 //! Every table refuses unknown keys. Errors name the file, the key path (`data.size`,
 //! `augment.transforms[2].p`) and the bad value. Command-line overrides (`--set data.size=512`)
@@ -12,6 +12,7 @@ use crate::augment::{transforms_from_toml_table, AugmentError, Pipeline as Augme
 use crate::model::ModelKind;
 use crate::predict::PredictConfig;
 use crate::submit::SubmitConfig;
+use crate::sweep::config::SweepConfig;
 use crate::train::TrainConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ struct Sections {
     train: Option<TrainConfig>,
     predict: Option<PredictConfig>,
     submit: Option<SubmitConfig>,
+    sweep: Option<SweepConfig>,
 }
 
 /// A loaded, checked pipeline file.
@@ -113,6 +115,8 @@ pub struct Pipeline {
     pub predict: Option<PredictConfig>,
     /// `[submit]`.
     pub submit: Option<SubmitConfig>,
+    /// `[sweep]`.
+    pub sweep: Option<SweepConfig>,
     /// The document after overrides (what the job ran with).
     pub document: toml::Table,
 }
@@ -197,6 +201,7 @@ impl Pipeline {
             train: sections.train,
             predict: sections.predict,
             submit: sections.submit,
+            sweep: sections.sweep,
             document,
         })
     }

@@ -30,3 +30,5 @@ mod train_parity;
 mod train_precision;
 // Predictions and the submission: out-of-fold/test sets, TTA, averaging, RLE round trip.
 mod predict_submit;
+// The whole pipeline with `run`, and a re-run that redoes nothing.
+mod run_pipeline;

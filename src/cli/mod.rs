@@ -12,6 +12,7 @@ pub mod pipeline_job;
 pub mod predict;
 pub mod prep;
 pub mod progress;
+pub mod run;
 pub mod submit;
 pub mod sweep;
 pub mod sweep_watch;
@@ -51,6 +52,9 @@ pub enum Command {
     /// Probability maps of a run's checkpoints (out of fold and test, TTA, averaged) into the
     /// prediction store.
     Predict(predict::PredictArgs),
+    /// The pipeline's stages in order (train -> predict -> sweep -> submit), each resuming or
+    /// skipping by itself.
+    Run(run::RunArgs),
     /// Write submission.csv from the test predictions with the [submit] post-processing.
     Submit(submit::SubmitArgs),
     /// Weight files: import PyTorch state_dicts into safetensors checkpoints.
@@ -76,9 +80,12 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Model(args) if TORCH => model::run(args),
         Command::Train(args) if TORCH => train::run(args),
         Command::Predict(args) if TORCH => predict::run(args),
-        Command::Weights(_) | Command::Model(_) | Command::Train(_) | Command::Predict(_) => {
-            torch::exec()
-        }
+        Command::Run(args) if TORCH => run::run(args),
+        Command::Weights(_)
+        | Command::Model(_)
+        | Command::Train(_)
+        | Command::Predict(_)
+        | Command::Run(_) => torch::exec(),
     }
 }
 

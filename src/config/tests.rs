@@ -90,7 +90,7 @@ fn errors_name_file_key_path_and_value() {
     );
     let err = load(DEMO, &["sweep.top=0.5"]).unwrap_err().to_string();
     assert!(
-        err.starts_with("p.toml: sweep: unknown field `sweep`"),
+        err.starts_with("p.toml: sweep.top: unknown field `top`"),
         "{err}"
     );
     let err = load(DEMO, &["predict.batch_size=0"])

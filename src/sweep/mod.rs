@@ -3,6 +3,7 @@
 //! set of a store. Pure CPU (no tch, no timely); `crate::dataflow::sweep` spreads the work over
 //! workers.
 //!
+//! - [`config`]: `[sweep]` of the pipeline file (grid, set, output) for `pneumoflow run`.
 //! - [`grid`]: the grid file (TOML) and its resolution for a set's size ([`Plan`]).
 //! - [`terms`]: per image, one pass over the pixels builds histograms of `q` over all pixels and
 //!   over ground-truth pixels; after that each `(top, area, bottom)` costs O(1). Contours are
@@ -19,6 +20,7 @@
 //! (`q / 255 > t`), `remove_smallest` for `A > 0`, `(2|P∩G| + eps) / (|P| + |G| + eps)`, both
 //! empty = 1; `tests/sweep.rs` checks every configuration against that brute force.
 
+pub mod config;
 pub mod grid;
 pub mod heatmap;
 pub mod result;

@@ -132,7 +132,8 @@ fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> RunDi
 
 impl RunDir {
     /// Opens (creating it) the run directory, recording `pipeline` (TOML text) the first time
-    /// and refusing a run of another pipeline.
+    /// and refusing a run of another pipeline. Only what determines the training counts: the
+    /// later stages' sections (`[predict]`, `[sweep]`, `[submit]`) may change between runs.
     pub fn open(dir: &Path, pipeline: &toml::Table) -> Result<RunDir, RunDirError> {
         std::fs::create_dir_all(dir).map_err(io(dir, "creating"))?;
         let path = dir.join("pipeline.toml");
@@ -142,7 +143,8 @@ impl RunDir {
                 path: path.clone(),
                 problem: e.to_string(),
             })?;
-            if let Some(key) = first_difference(&old, pipeline, "") {
+            if let Some(key) = first_difference(&training_part(&old), &training_part(pipeline), "")
+            {
                 return Err(RunDirError::OtherPipeline {
                     dir: dir.to_path_buf(),
                     key,
@@ -291,6 +293,15 @@ impl RunDir {
 }
 
 /// The first key path whose value differs between two TOML tables.
+/// The sections of a pipeline document that determine a training run.
+fn training_part(pipeline: &toml::Table) -> toml::Table {
+    let mut t = pipeline.clone();
+    for later in ["predict", "sweep", "submit"] {
+        t.remove(later);
+    }
+    t
+}
+
 fn first_difference(a: &toml::Table, b: &toml::Table, prefix: &str) -> Option<String> {
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
