@@ -49,6 +49,27 @@ pub fn synth(dir: &Path, train: usize, test: usize, size: usize, seed: u64) -> P
     input
 }
 
+/// A synthetic dataset (`synth` with `train`/`test`/`size`/`seed`) prepped into `dir/shards`
+/// with 3 stratified folds (fold seed `fold_seed`); returns the shards directory.
+pub fn prepped(
+    dir: &Path,
+    (train, test, size, seed): (usize, usize, usize, u64),
+    fold_seed: u64,
+) -> PathBuf {
+    let input = synth(dir, train, test, size, seed);
+    let shards = dir.join("shards");
+    run_ok(
+        bin()
+            .args(["prep", "--input"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&shards)
+            .args(["--size", &size.to_string(), "--n-folds", "3"])
+            .args(["--seed", &fold_seed.to_string()]),
+    );
+    shards
+}
+
 /// Files of `dir` with one of the extensions, as (name, bytes), sorted by name.
 pub fn files_with(dir: &Path, extensions: &[&str]) -> Vec<(String, Vec<u8>)> {
     let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)

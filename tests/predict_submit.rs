@@ -4,7 +4,7 @@
 //! the submission decodes (official RLE) to the post-processed maps, every test id once; a
 //! corrupted prediction shard is a clear error; `export --overlay` draws a prediction.
 
-use crate::cli_util::{bin, run_err, run_ok, shard_files, synth};
+use crate::cli_util::{bin, prepped, run_err, run_ok, shard_files};
 use data_prep::shard::{Decoder, ShardSet, Split};
 use pneumoflow::data::predictions::{open_prediction_set, prediction_record};
 use pneumoflow::data::{Dataset, HostBatch};
@@ -20,16 +20,7 @@ const NET: usize = 64;
 /// 12 train + 4 test images at 128², 3 folds; a fake run directory with two checkpoints for fold
 /// 0 and one for fold 1 (randomly initialised networks); the pipeline file.
 fn setup(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let input = synth(dir, 12, 4, SIZE, 21);
-    let shards = dir.join("shards");
-    run_ok(
-        bin()
-            .args(["prep", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&shards)
-            .args(["--size", "128", "--n-folds", "3", "--seed", "2"]),
-    );
+    let shards = prepped(dir, (12, 4, SIZE, 21), 2);
     let run = dir.join("run");
     for (k, f) in [
         "fold0/part0/epoch001.safetensors",

@@ -3,7 +3,7 @@
 //! date and rewrites the same sweep and submission; new submission settings keep the training
 //! run, new training settings are refused.
 
-use crate::cli_util::{bin, run_err, run_ok, synth};
+use crate::cli_util::{bin, prepped, run_err, run_ok};
 use std::path::Path;
 
 fn pipeline(dir: &Path, shards: &Path) -> std::path::PathBuf {
@@ -58,16 +58,7 @@ output_size = 128
 #[test]
 fn run_executes_every_declared_stage_and_a_rerun_redoes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = synth(tmp.path(), 20, 3, 64, 31);
-    let shards = tmp.path().join("shards");
-    run_ok(
-        bin()
-            .args(["prep", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&shards)
-            .args(["--size", "64", "--n-folds", "3", "--seed", "1"]),
-    );
+    let shards = prepped(tmp.path(), (20, 3, 64, 31), 1);
     let p = pipeline(tmp.path(), &shards);
     let run_dir = tmp.path().join("run");
     let go = || {

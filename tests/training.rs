@@ -3,24 +3,14 @@
 //! uninterrupted run, a non-finite loss stopping with the batch named, and config errors before
 //! any work.
 
-use crate::cli_util::{bin, run_err, run_ok, synth};
+use crate::cli_util::{bin, prepped, run_err, run_ok};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// A prepped 64² dataset of 30 train images in `dir/shards`.
 fn dataset(dir: &Path) -> PathBuf {
-    let input = synth(dir, 30, 0, 64, 13);
-    let shards = dir.join("shards");
-    run_ok(
-        bin()
-            .args(["prep", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&shards)
-            .args(["--size", "64", "--n-folds", "3", "--seed", "1"]),
-    );
-    shards
+    prepped(dir, (30, 0, 64, 13), 1)
 }
 
 /// A two-part pipeline over `shards` (2 epochs each), written to `dir/p.toml`.
