@@ -1,7 +1,9 @@
-//! What the torch commands (`train`, `predict`) resolve from a pipeline file alike: its dataset
-//! and working size, its network, and the run directory.
+//! What the torch commands (`train`, `predict`, `run`) share: their device and thread flags, and
+//! what they resolve from a pipeline file alike: its dataset and working size, its network, and
+//! the run directory.
 
 use anyhow::{bail, Context};
+use clap::Args;
 use pneumoflow::config::{ModelConfig, Pipeline};
 use std::path::{Path, PathBuf};
 
@@ -54,4 +56,34 @@ pub fn run_dir_of(arg: Option<&Path>, pipeline_file: &Path) -> PathBuf {
                 .unwrap_or_else(|| "run".into()),
         )
     })
+}
+
+/// Device and thread flags of the torch commands.
+#[derive(Debug, Clone, Args)]
+pub struct DeviceArgs {
+    /// Data worker threads (read + transforms; default: all cores).
+    #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub workers: Option<u64>,
+    /// libtorch threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+    /// `cpu`, `cuda` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl DeviceArgs {
+    /// The device (refusing CUDA where there is none), the data workers and the libtorch threads,
+    /// which it sets.
+    pub fn apply(&self) -> anyhow::Result<(tch::Device, usize, usize)> {
+        let device = super::train::parse_device(&self.device)?;
+        let cores = super::cluster::default_workers();
+        let threads = self.threads.map(|t| t as usize).unwrap_or(cores);
+        tch::set_num_threads(threads as i32);
+        Ok((
+            device,
+            self.workers.map(|w| w as usize).unwrap_or(cores),
+            threads,
+        ))
+    }
 }

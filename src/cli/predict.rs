@@ -5,7 +5,6 @@
 
 use super::pipeline_job::{dataset_of, model_of, run_dir_of};
 use super::progress::{bar, report_outcome};
-use super::train::parse_device;
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use pneumoflow::augment::{
@@ -59,15 +58,9 @@ pub struct PredictArgs {
     /// The prediction store (default: `predict.out`, else `<run dir>/predictions`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Data worker threads (read + resize; default: all cores).
-    #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub workers: Option<u64>,
-    /// libtorch threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub threads: Option<u64>,
-    /// `cpu`, `cuda` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Device, data workers and libtorch threads.
+    #[command(flatten)]
+    pub device: super::pipeline_job::DeviceArgs,
     /// Override a key of the pipeline, e.g. `--set predict.tta=false` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -108,10 +101,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             model.arch
         );
     }
-    let device = parse_device(&args.device)?;
-    let cores = super::cluster::default_workers();
-    tch::set_num_threads(args.threads.map(|t| t as usize).unwrap_or(cores) as i32);
-    let workers = args.workers.map(|w| w as usize).unwrap_or(cores);
+    let (device, workers, _) = args.device.apply()?;
 
     let dataset = Arc::new(
         Dataset::open(&shards)

@@ -22,15 +22,9 @@ pub struct RunArgs {
     /// The run directory (default: `runs/<pipeline file stem>`).
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
-    /// Data worker threads (default: all cores).
-    #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub workers: Option<u64>,
-    /// libtorch threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub threads: Option<u64>,
-    /// `cpu`, `cuda` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Device, data workers and libtorch threads.
+    #[command(flatten)]
+    pub device: super::pipeline_job::DeviceArgs,
     /// Override a key of the pipeline for every stage (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
@@ -62,8 +56,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "train" => train::run(train::TrainArgs {
                 pipeline: args.pipeline.clone(),
                 folds: Vec::new(),
-                workers: args.workers,
-                threads: args.threads,
                 device: args.device.clone(),
                 run_dir: Some(run_dir.clone()),
                 overrides: args.overrides.clone(),
@@ -76,8 +68,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 name: None,
                 run_dir: Some(run_dir.clone()),
                 out: None,
-                workers: args.workers,
-                threads: args.threads,
                 device: args.device.clone(),
                 overrides: args.overrides.clone(),
             }),
@@ -97,7 +87,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                     interval: 10.0,
                     max_updates: None,
                     cluster: ClusterArgs {
-                        workers: args.workers,
+                        workers: args.device.workers,
                         processes: 1,
                         process_id: 0,
                         hostfile: None,

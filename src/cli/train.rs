@@ -23,15 +23,9 @@ pub struct TrainArgs {
     /// Train only these folds (repeatable; default: `train.folds`).
     #[arg(long = "fold")]
     pub folds: Vec<u8>,
-    /// Data worker threads (read + augment; default: all cores).
-    #[arg(long, short = 'w', value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub workers: Option<u64>,
-    /// libtorch threads for the training step (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub threads: Option<u64>,
-    /// `cpu`, `cuda` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Device, data workers and libtorch threads.
+    #[command(flatten)]
+    pub device: super::pipeline_job::DeviceArgs,
     /// Run directory (default: `runs/<pipeline file stem>`).
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
@@ -92,11 +86,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if !args.folds.is_empty() {
         train.folds = args.folds.clone();
     }
-    let device = parse_device(&args.device)?;
-    let cores = super::cluster::default_workers();
-    let threads = args.threads.map(|t| t as usize).unwrap_or(cores);
-    tch::set_num_threads(threads as i32);
-    let workers = args.workers.map(|w| w as usize).unwrap_or(cores);
+    let (device, workers, threads) = args.device.apply()?;
     let run_dir = super::pipeline_job::run_dir_of(args.run_dir.as_deref(), &args.pipeline);
     let _lock = DatasetLock::acquire(&run_dir, &super::command_line())
         .with_context(|| format!("locking the run directory {}", run_dir.display()))?;
