@@ -6,7 +6,7 @@
 
 use crate::cli_util::{bin, prepped, run_err, run_ok, shard_files};
 use data_prep::shard::{Decoder, ShardSet, Split};
-use pneumoflow::data::predictions::{open_prediction_set, prediction_record};
+use pneumoflow::data::predictions::{open_prediction_set, prediction_record, MapEncoding};
 use pneumoflow::data::{Dataset, HostBatch};
 use pneumoflow::model::{ModelKind, Net};
 use pneumoflow::predict::Predictor;
@@ -100,6 +100,7 @@ fn expected_record(
     index: usize,
     groups: &[Vec<PathBuf>],
     group: usize,
+    encoding: MapEncoding,
 ) -> data_prep::shard::Record {
     let predictor = Predictor::load(ModelKind::Albunet, Device::Cpu, groups, true).unwrap();
     let mut dec = Decoder::new();
@@ -107,7 +108,13 @@ fn expected_record(
     let mut batch = HostBatch::new(NET, NET, 1);
     batch.push(0, &sample).unwrap();
     let map = predictor.predict(&batch, &[group]).unwrap();
-    prediction_record(source.read(index, &mut dec).unwrap(), &map, NET, NET)
+    prediction_record(
+        source.read(index, &mut dec).unwrap(),
+        &map,
+        NET,
+        NET,
+        encoding,
+    )
 }
 
 #[test]
@@ -154,7 +161,14 @@ fn predictions_are_out_of_fold_worker_independent_and_resumable() {
         assert!(fold <= 1, "only folds 0 and 1 are predicted");
         folds_seen.push(fold);
         if i < 3 {
-            let want = expected_record(&source, &resized, index, &groups, fold as usize);
+            let want = expected_record(
+                &source,
+                &resized,
+                index,
+                &groups,
+                fold as usize,
+                MapEncoding::U8,
+            );
             assert_eq!(got, want, "record {i} ({})", got.meta.id);
         }
         let truth = source
@@ -224,8 +238,125 @@ fn predictions_are_out_of_fold_worker_independent_and_resumable() {
     let all = vec![groups.concat()];
     let got = test.read(0, &mut dec).unwrap();
     let index = source.shards().position(&got.meta.id).unwrap();
-    assert_eq!(got, expected_record(&source, &resized, index, &all, 0));
+    assert_eq!(
+        got,
+        expected_record(&source, &resized, index, &all, 0, MapEncoding::U8)
+    );
     assert_eq!(got.mask, None);
+}
+
+#[test]
+fn f16_stores_hold_the_maps_in_half_precision_for_sweep_export_and_submit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (shards, run, pipeline) = setup(tmp.path());
+    let store = tmp.path().join("store");
+    run_ok(
+        bin()
+            .arg("predict")
+            .arg(&pipeline)
+            .arg("--run-dir")
+            .arg(&run)
+            .arg("--out")
+            .arg(&store)
+            .args(["--fold", "1", "--threads", "1", "-w", "2"])
+            .args(["--set", "predict.encoding=\"f16\""]),
+    );
+    let source = Dataset::open(&shards).unwrap();
+    let resized = Dataset::open(&shards).unwrap().with_augment(
+        pneumoflow::augment::load_transforms(write_resize(tmp.path())).unwrap(),
+        0,
+    );
+    let groups = vec![vec![run.join("fold1/part1/epoch002.safetensors")]];
+    let valid = open_prediction_set(&store.join("valid-top")).unwrap();
+    assert_eq!(valid.pixel_bytes(), 2);
+    assert_eq!(valid.manifest().source["encoding"], "f16");
+    let mut dec = Decoder::new();
+    for i in 0..2 {
+        let got = valid.read(i, &mut dec).unwrap();
+        assert_eq!(got.image.len(), 2 * SIZE * SIZE);
+        let index = source.shards().position(&got.meta.id).unwrap();
+        let want = expected_record(&source, &resized, index, &groups, 0, MapEncoding::F16);
+        assert_eq!(got, want, "record {i}");
+    }
+    // An f16 set is no image dataset.
+    let err = Dataset::open(&store.join("valid-top")).err().unwrap();
+    assert!(err.to_string().contains("2-byte pixels"), "{err}");
+
+    // The sweep reads it (its engine is checked against brute force on f16 maps in
+    // tests/sweep.rs); export quantises it for the picture.
+    let grid = tmp.path().join("grid.toml");
+    std::fs::write(&grid, "top = [0.5]\narea = [0, 20]\nbottom = [0.3, 0.45]\n").unwrap();
+    run_ok(
+        bin()
+            .arg("sweep")
+            .arg("--predictions")
+            .arg(store.join("valid-top"))
+            .arg("--grid")
+            .arg(&grid)
+            .arg("--out")
+            .arg(tmp.path().join("sweep")),
+    );
+    let csv = std::fs::read_to_string(tmp.path().join("sweep/sweep.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2 * 4,
+        "fold 1 and all, 4 configurations"
+    );
+    let id = valid.record(0).id.clone();
+    let prob = tmp.path().join("prob.png");
+    run_ok(
+        bin()
+            .arg("export")
+            .arg(store.join("valid-top"))
+            .args(["--id", &id, "--image"])
+            .arg(&prob)
+            .arg("--overlay")
+            .arg(tmp.path().join("over.png")),
+    );
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&prob).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut gray = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut gray).unwrap();
+    let rec = valid.read(0, &mut dec).unwrap();
+    assert_eq!(gray, MapEncoding::F16.to_u8(&rec.image));
+
+    // The submission thresholds the f16 values (the metric's f32 rule).
+    let csv = tmp.path().join("sub.csv");
+    run_ok(
+        bin()
+            .arg("submit")
+            .arg(&pipeline)
+            .arg("--predictions")
+            .arg(store.join("test-top"))
+            .arg("--out")
+            .arg(&csv),
+    );
+    let test = open_prediction_set(&store.join("test-top")).unwrap();
+    let config: SubmitConfig = SubmitConfig {
+        top: 0.5,
+        area: 20.0,
+        bottom: 0.45,
+        min_contour_area: 0.0,
+        use_contours: false,
+        leak: None,
+        area_resolution: Some(128),
+        output_size: 1024,
+        predictions: "test-top".into(),
+        out: None,
+    };
+    let mut post = PostProcess::new(config);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    for line in text.lines().skip(1) {
+        let (id, rle) = line.split_once(',').unwrap();
+        let rec = test.read(test.position(id).unwrap(), &mut dec).unwrap();
+        let want = post.mask(&rec.image, MapEncoding::F16, SIZE, 0).unwrap();
+        assert_eq!(data_prep::rle::decode(rle, 1024, 1024, 255).unwrap(), want);
+        let probs = MapEncoding::F16.decode(&rec.image);
+        let above = probs.iter().filter(|&&p| p > 0.5).count();
+        let any = probs.iter().any(|&p| p > 0.45);
+        assert_eq!(rle != "-1", above >= 20 && any, "{id}");
+    }
+    assert_eq!(text.lines().count(), 1 + 4);
 }
 
 /// A transforms file resizing to the network's side (what predict applies).
@@ -381,7 +512,7 @@ fn the_submission_decodes_to_the_post_processed_maps_and_bad_shards_are_named() 
         for (id, rle) in &rows {
             let rec = preds.read(preds.position(id).unwrap(), &mut dec).unwrap();
             let decoded = data_prep::rle::decode(rle, output, output, 255).unwrap();
-            let want = post.mask(&rec.image, SIZE, 0).unwrap();
+            let want = post.mask(&rec.image, MapEncoding::U8, SIZE, 0).unwrap();
             assert_eq!(decoded, want, "{id}");
             non_empty += (rle != "-1") as usize;
             if output == 1024 {

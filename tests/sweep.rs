@@ -1,13 +1,17 @@
 //! Sweep engine tests: every configuration of the histogram/contour engine against brute force
-//! (metric::binarize_u8_into + remove_smallest + dice) on random maps with random blobs, the
-//! timely graph at 1 and 2 workers, and `pneumoflow sweep` end to end with its errors.
+//! (metric::binarize_u8_into / binarize_f32_into + remove_smallest + dice) on random u8 and f16
+//! maps with random blobs, the timely graph at 1 and 2 workers over u8 and f16 stores, and
+//! `pneumoflow sweep` end to end with its errors.
 
 use data_prep::folds::Fold;
 use data_prep::ingest::shard_ranges;
 use data_prep::shard::{encode_record, shard_file_name, write_shard, Record, RecordMeta, Split};
+use pneumoflow::data::prob_map::MapEncoding;
 use pneumoflow::dataflow::sweep::run_sweep;
 use pneumoflow::dataflow::Execution;
-use pneumoflow::metric::{binarize_u8_into, dice, remove_smallest, Rule, Triplet};
+use pneumoflow::metric::{
+    binarize_f32_into, binarize_u8_into, dice, remove_smallest, Rule, Triplet,
+};
 use pneumoflow::sweep::{
     open_store, sweep_serial, to_fixed, Grid, ImageTerms, PredictionSet, SweepResult, TermScratch,
     PREDICTIONS_KIND,
@@ -18,11 +22,29 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-/// One image: quantised map, ground truth (0/255), fold.
+/// One image: encoded map, ground truth (0/255), fold.
 struct Case {
     q: Vec<u8>,
+    enc: MapEncoding,
     gt: Vec<u8>,
     fold: u8,
+}
+
+/// `case` as an f16 map: each `q / 255` moved by up to half a u8 step, so values fall between
+/// the u8 levels and some land exactly on the grid's thresholds (0.75, 0.0, 1.0).
+fn to_f16(case: Case, rng: &mut ChaCha8Rng) -> Case {
+    let probs: Vec<f32> = (case.q.iter())
+        .map(|&q| match rng.random_range(0..8) {
+            0 => 0.75,
+            1 => q as f32 / 255.0,
+            _ => (q as f32 + rng.random_range(-0.5..0.5)) / 255.0,
+        })
+        .collect();
+    Case {
+        q: MapEncoding::F16.encode(&probs),
+        enc: MapEncoding::F16,
+        ..case
+    }
 }
 
 /// Paints an elliptic blob (optionally a ring: inner part at `hole` of its value) with value
@@ -103,6 +125,7 @@ fn random_case(rng: &mut ChaCha8Rng, side: usize, kind: u32) -> Case {
     }
     Case {
         q,
+        enc: MapEncoding::U8,
         gt,
         fold: rng.random_range(0..3),
     }
@@ -116,7 +139,12 @@ fn brute_dice(grid: &Grid, i: usize, side: usize, case: &Case) -> f64 {
     let area = (c.area as f64 * scale).round() as u64;
     let mut mask = vec![0u8; side * side];
     let rule = Rule::Triplet(Triplet::new(c.top, area, c.bottom));
-    binarize_u8_into(&case.q, &rule, &mut mask).unwrap();
+    match case.enc {
+        MapEncoding::U8 => binarize_u8_into(&case.q, &rule, &mut mask).unwrap(),
+        MapEncoding::F16 => {
+            binarize_f32_into(&MapEncoding::F16.decode(&case.q), &rule, &mut mask).unwrap()
+        }
+    };
     if c.min_contour_area > 0.0 {
         mask = remove_smallest(&mask, side, side, c.min_contour_area * scale).unwrap();
     }
@@ -134,6 +162,15 @@ area_resolution = 64
 
 #[test]
 fn engine_equals_brute_force_on_every_configuration() {
+    engine_equals_brute_force(MapEncoding::U8);
+}
+
+#[test]
+fn engine_equals_brute_force_on_f16_maps() {
+    engine_equals_brute_force(MapEncoding::F16);
+}
+
+fn engine_equals_brute_force(enc: MapEncoding) {
     let grid = Grid::from_toml_str(GRID, "grid").unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut scratch = TermScratch::new();
@@ -141,9 +178,12 @@ fn engine_equals_brute_force_on_every_configuration() {
     // How often the contour filter changed the Dice, and how many images had empty truth.
     let (mut filtered, mut empty_truth) = (0, 0);
     for (k, side) in [37usize, 64, 50, 1, 2, 97].into_iter().enumerate() {
-        let plan = grid.plan(side as u32);
+        let plan = grid.plan_for(side as u32, enc);
         for j in 0..12 {
-            let case = random_case(&mut rng, side, (j + k as u32) % 7);
+            let mut case = random_case(&mut rng, side, (j + k as u32) % 7);
+            if enc == MapEncoding::F16 {
+                case = to_f16(case, &mut rng);
+            }
             let terms = ImageTerms::compute(&plan, &case.q, &case.gt, &mut scratch).unwrap();
             let mut sums = vec![0u128; plan.len()];
             terms.add_to(&plan, &mut sums);
@@ -226,12 +266,19 @@ fn cases(seed: u64, side: usize, n: usize) -> Vec<Case> {
         .collect()
 }
 
-/// A store with two sets: `a` (48², 13 images) and `b` (32², 9 images).
+/// A store with three sets: `a` (48², 13 images), `b` (32², 9 images) and `c` (40², 7
+/// images, f16 maps).
 fn store(dir: &Path) -> (PathBuf, Vec<Vec<Case>>) {
     let root = dir.join("store");
-    let all = vec![cases(1, 48, 13), cases(2, 32, 9)];
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let f16_cases = cases(3, 40, 7)
+        .into_iter()
+        .map(|c| to_f16(c, &mut rng))
+        .collect();
+    let all = vec![cases(1, 48, 13), cases(2, 32, 9), f16_cases];
     write_set(&root.join("a"), 48, &all[0], PREDICTIONS_KIND, usize::MAX);
     write_set(&root.join("b"), 32, &all[1], PREDICTIONS_KIND, usize::MAX);
+    write_set(&root.join("c"), 40, &all[2], PREDICTIONS_KIND, usize::MAX);
     (root, all)
 }
 
@@ -243,8 +290,9 @@ fn dataflow_equals_serial_and_brute_force_at_1_and_2_workers() {
     let sets = open_store(&root).unwrap();
     assert_eq!(
         sets.iter().map(|s| s.name()).collect::<Vec<_>>(),
-        ["a", "b"]
+        ["a", "b", "c"]
     );
+    assert_eq!(sets[2].encoding(), MapEncoding::F16);
     let serial = sweep_serial(&sets, &grid, |_| {}).unwrap();
     let sets = Arc::new(sets);
     for workers in [1, 2] {
@@ -260,7 +308,7 @@ fn dataflow_equals_serial_and_brute_force_at_1_and_2_workers() {
         )
         .unwrap();
         assert_eq!(got, serial, "{workers} worker(s)");
-        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 22);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 29);
     }
     // The means are the brute-force means, per fold and overall.
     for (set, cases) in serial.sets.iter().zip(&all) {
@@ -346,12 +394,13 @@ fn cli_writes_csv_heatmap_and_best_configurations() {
     // the printed table: both sets, 3 ranks each, the best first
     assert!(stdout.starts_with("a (13 images, 48x48)"), "{stdout}");
     assert!(stdout.contains("b (9 images, 32x32)"), "{stdout}");
+    assert!(stdout.contains("c (7 images, 40x40)"), "{stdout}");
     assert_eq!(
         stdout
             .lines()
             .filter(|l| l.trim_start().starts_with("3 "))
             .count(),
-        2
+        3
     );
     let png = std::fs::read(out.join("sweep.png")).unwrap();
     let reader = png::Decoder::new(std::io::Cursor::new(png))
@@ -405,6 +454,26 @@ fn cli_errors_name_the_file_record_and_key() {
         "{err}"
     );
     assert!(err.contains("2 test record(s)"), "{err}");
+
+    // an f16 map with a value outside [0, 1] (no writer stores one): pixel and value named
+    let mut bad = cases(6, 8, 2);
+    let mut probs = vec![0.25f32; 64];
+    probs[9] = 1.5;
+    for c in &mut bad {
+        c.enc = MapEncoding::F16;
+        c.q = probs
+            .iter()
+            .flat_map(|&p| half::f16::from_f32(p).to_le_bytes())
+            .collect();
+    }
+    let odd = tmp.path().join("odd");
+    write_set(&odd.join("f"), 8, &bad, PREDICTIONS_KIND, usize::MAX);
+    let (ok, _, err) = run(&mut sweep_cmd(&odd, &grid_path, &out));
+    assert!(!ok);
+    assert!(
+        err.contains("record 0 (img000)") && err.contains("pixel 9 holds 1.5, outside"),
+        "{err}"
+    );
 
     // a dataset that is not a prediction set
     let plain = tmp.path().join("plain");

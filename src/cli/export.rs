@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use data_prep::atomic::{sync_dir, temp_path};
 use data_prep::shard::{Decoder, ShardSet};
+use pneumoflow::data::prob_map::MapEncoding;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -64,9 +65,11 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("dataset {}", args.shards.display()))?;
     let rec = set.read(index, &mut Decoder::new())?;
     let (w, h) = (rec.meta.width, rec.meta.height);
+    // An f16 map is quantised to 8 bits for the picture.
+    let encoding = MapEncoding::from_pixel_bytes(set.pixel_bytes()).unwrap_or_default();
     let mut files = vec![(
         args.image.as_path(),
-        pneumoflow::png_io::encode_gray(w, h, &rec.image)
+        pneumoflow::png_io::encode_gray(w, h, &encoding.to_u8(&rec.image))
             .with_context(|| format!("encoding {}", args.image.display()))?,
     )];
     if let Some(mask_path) = &args.mask {
@@ -138,7 +141,9 @@ fn overlay_png(
     config
         .validate()
         .map_err(|(key, problem)| anyhow::anyhow!("--{}: {problem}", key.replace('_', "-")))?;
-    let mask = PostProcess::new(config).mask(&rec.image, w, rec.meta.n_objects as usize)?;
+    let encoding = MapEncoding::from_pixel_bytes(set.pixel_bytes()).unwrap_or_default();
+    let mask =
+        PostProcess::new(config).mask(&rec.image, encoding, w, rec.meta.n_objects as usize)?;
     let rgb = overlay_rgb(&original.image, rec.mask.as_deref(), &mask, w, h);
     pneumoflow::png_io::encode_rgb(w as u32, h as u32, &rgb).with_context(|| {
         format!(

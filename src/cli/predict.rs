@@ -11,7 +11,7 @@ use pneumoflow::augment::{
     Compose, Interpolation, Pipeline as Transforms, Prob, Resize, Transform,
 };
 use pneumoflow::config::Pipeline;
-use pneumoflow::data::predictions::PREDICTIONS_KIND;
+use pneumoflow::data::predictions::{MapEncoding, PREDICTIONS_KIND};
 use pneumoflow::data::writer::fingerprint::{
     file_fingerprint, prediction_fingerprints, PredictionInputs,
 };
@@ -277,6 +277,7 @@ fn write_set(
             size,
             tta: config.tta,
             level: config.level,
+            encoding: config.encoding,
             input: dataset.shards().manifest(),
         },
         &ranges,
@@ -294,13 +295,14 @@ fn write_set(
     out.prepare()?;
     let n_checkpoints: usize = plan.checkpoints.iter().map(Vec::len).sum();
     eprintln!(
-        "predict: {} ({} {} images at {size}², {} checkpoint(s) in {} group(s), TTA {}) on {device:?}, {workers} data worker(s)",
+        "predict: {} ({} {} images at {size}², {} checkpoint(s) in {} group(s), TTA {}, {} maps) on {device:?}, {workers} data worker(s)",
         plan.name,
         out.records_to_write(),
         plan.split,
         n_checkpoints,
         plan.checkpoints.len(),
         if config.tta { "on" } else { "off" },
+        config.encoding,
     );
     let started = Instant::now();
     let predictor = Predictor::load(arch, device, &plan.checkpoints, config.tta)?;
@@ -314,6 +316,7 @@ fn write_set(
         predictor: Arc::new(Mutex::new(Some(predictor))),
         tasks: Arc::new(out.tasks.clone()),
         level: config.level,
+        encoding: config.encoding,
     };
     let outcomes = run_predict(&Execution::threads(workers), job, move |n| progress.inc(n))
         .context("predict dataflow failed")?;
@@ -332,7 +335,11 @@ fn write_set(
         "size": size,
         "tta": config.tta,
         "checkpoint_groups": checkpoints,
-        "quantisation": "q = round(clamp(p, 0, 1) * 255)",
+        "encoding": config.encoding.name(),
+        "quantisation": match config.encoding {
+            MapEncoding::U8 => "q = round(clamp(p, 0, 1) * 255)",
+            MapEncoding::F16 => "h = f16(clamp(p, 0, 1)), round to nearest even",
+        },
     });
     let set = report_outcome(out.finish(&outcomes, data_size, source))?;
     let seconds = started.elapsed().as_secs_f64();

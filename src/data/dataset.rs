@@ -39,9 +39,18 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Opens the shard dataset in `dir` (manifest and shards checked), without augmentation.
+    /// Opens the shard dataset in `dir` (manifest and shards checked), without augmentation;
+    /// a dataset of 2-byte pixels (an f16 prediction set) is refused.
     pub fn open(dir: &Path) -> Result<Dataset, DataError> {
-        Ok(Dataset::new(ShardSet::open(dir)?))
+        let set = ShardSet::open(dir)?;
+        if set.pixel_bytes() != 1 {
+            return Err(DataError::Invalid(format!(
+                "{}: holds {}-byte pixels (an f16 prediction set), not 8-bit images",
+                dir.display(),
+                set.pixel_bytes()
+            )));
+        }
+        Ok(Dataset::new(set))
     }
 
     /// A dataset over an open shard set, without augmentation.

@@ -9,7 +9,8 @@
 //! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
 //! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
 //!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
-//! - [`predictions`]: the prediction store (probability maps as shard datasets, quantised u8).
+//! - [`predictions`]: the prediction store (probability maps as shard datasets).
+//! - [`prob_map`]: how maps are stored (u8 quantised or f16) and thresholds as integer cutoffs.
 //! - [`error`]: [`RecordError`] (shard, record, id, stage) and [`DataError`].
 
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod dataset;
 pub mod error;
 pub mod predictions;
 pub mod prep;
+pub mod prob_map;
 pub mod sampler;
 pub mod writer;
 

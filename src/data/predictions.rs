@@ -3,41 +3,23 @@
 //! resumably by the same writer as the image shards.
 //!
 //! A **prediction set** is a shard dataset whose records carry the source record's metadata
-//! (id, split, fold, label, objects), the probability map quantised to `u8` in place of the
+//! (id, split, fold, label, objects), the encoded probability map in place of the
 //! image, and the ground truth in place of the mask (train records; test records have none).
 //! Its manifest `source` says `"kind": "pneumoflow-predictions"` and how it was made.
 //! A **prediction store** is a directory of sets (`<store>/<name>/manifest.json`).
 //!
-//! Quantisation: `q = round(p · 255)` with p clamped to `[0, 1]` (ties away from zero), so the
-//! stored probability `q / 255` is within `1/510` of the network's. Thresholds compare the stored
-//! value as the metric's u8 rule does: a pixel is above `t` iff `q / 255 > t`.
+//! The maps are stored as [`MapEncoding`] says (`u8` by default, or `f16`; see
+//! [`crate::data::prob_map`] for the rounding and what a threshold means on each); the manifest's
+//! `source.encoding` names it and the shards' pixel size carries it.
 
 use crate::data::dataset::Sample;
 use crate::data::error::DataError;
+pub use crate::data::prob_map::{quantise, MapEncoding};
 use data_prep::shard::{Record, ShardSet, MANIFEST_FILE};
 use std::path::{Path, PathBuf};
 
 /// The manifest `source.kind` of a prediction set.
 pub const PREDICTIONS_KIND: &str = "pneumoflow-predictions";
-
-/// `round(p · 255)` with `p` clamped to `[0, 1]`; NaN gives 0.
-pub fn quantise(p: f32) -> u8 {
-    if p.is_nan() {
-        return 0;
-    }
-    (p.clamp(0.0, 1.0) * 255.0).round() as u8
-}
-
-/// [`quantise`] of every value of `probs` into `out`.
-///
-/// # Panics
-/// If the lengths differ.
-pub fn quantise_into(probs: &[f32], out: &mut [u8]) {
-    assert_eq!(probs.len(), out.len(), "map and output sizes");
-    for (q, &p) in out.iter_mut().zip(probs) {
-        *q = quantise(p);
-    }
-}
 
 /// `cv2.resize(map, (width, height), interpolation=cv2.INTER_LINEAR)` of a float32 map, as
 /// OpenCV computes it for `CV_32F`: half-pixel source coordinates clamped to the image, float
@@ -103,15 +85,20 @@ pub fn resize_map(
 
 /// The stored record of a prediction: `source`'s metadata and ground truth (as read from its
 /// dataset, at the dataset's size) with the map `probs` (`width x height`, the network's
-/// resolution) resized to the record's size and quantised in place of the image.
+/// resolution) resized to the record's size and encoded (`encoding`) in place of the image.
 ///
 /// # Panics
 /// If `probs` does not hold `width * height` values.
-pub fn prediction_record(source: Sample, probs: &[f32], width: usize, height: usize) -> Record {
+pub fn prediction_record(
+    source: Sample,
+    probs: &[f32],
+    width: usize,
+    height: usize,
+    encoding: MapEncoding,
+) -> Record {
     let (w, h) = (source.image.width(), source.image.height());
     let map = resize_map(probs, width, height, w, h);
-    let mut image = vec![0u8; w * h];
-    quantise_into(&map, &mut image);
+    let image = encoding.encode(&map);
     let mut meta = source.meta;
     meta.width = w as u32;
     meta.height = h as u32;
@@ -122,9 +109,23 @@ pub fn prediction_record(source: Sample, probs: &[f32], width: usize, height: us
     }
 }
 
-/// Opens the prediction set in `dir`, refusing a dataset that is not one.
+/// The encoding of the maps of an open prediction set (from its shards' pixel size).
+pub fn set_encoding(set: &ShardSet) -> MapEncoding {
+    // open_prediction_set accepts only 1- and 2-byte pixels
+    MapEncoding::from_pixel_bytes(set.pixel_bytes()).unwrap_or_default()
+}
+
+/// Opens the prediction set in `dir`, refusing a dataset that is not one (its manifest's
+/// `source.kind`) or whose pixel size is not a map encoding's.
 pub fn open_prediction_set(dir: &Path) -> Result<ShardSet, DataError> {
     let set = ShardSet::open(dir)?;
+    if MapEncoding::from_pixel_bytes(set.pixel_bytes()).is_none() {
+        return Err(DataError::Invalid(format!(
+            "{}: {}-byte pixels are not a map encoding (u8 or f16)",
+            dir.display(),
+            set.pixel_bytes()
+        )));
+    }
     let kind = set.manifest().source.get("kind").and_then(|k| k.as_str());
     if kind != Some(PREDICTIONS_KIND) {
         return Err(DataError::Invalid(format!(
@@ -171,20 +172,6 @@ pub fn prediction_sets(path: &Path) -> Result<Vec<(String, PathBuf)>, DataError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantisation_rounds_and_clamps() {
-        assert_eq!(quantise(0.0), 0);
-        assert_eq!(quantise(1.0), 255);
-        assert_eq!(quantise(0.5), 128); // 127.5 rounds away from zero
-        assert_eq!(quantise(0.3 - 1e-7), 76); // 76.49...
-        assert_eq!(quantise(-0.2), 0);
-        assert_eq!(quantise(7.0), 255);
-        assert_eq!(quantise(f32::NAN), 0);
-        for q in 0..=255u8 {
-            assert_eq!(quantise(q as f32 / 255.0), q);
-        }
-    }
 
     #[test]
     fn resize_keeps_constants_and_matches_opencv_on_a_2x_upscale() {

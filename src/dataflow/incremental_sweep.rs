@@ -185,6 +185,7 @@ impl IncrementalSweep {
             let terms = rows_in.to_collection(scope).explode(
                 move |((set, _image), (fold, size, terms)): Row| {
                     e.set(e.get() + 1);
+                    // add_to reads only the plan's areas and list lengths, which the encoding does not change.
                     let plan = plans.entry(size).or_insert_with(|| g.plan(size));
                     sums.clear();
                     sums.resize(plan.len(), 0);
@@ -259,7 +260,7 @@ impl IncrementalSweep {
     /// [`IncrementalSweep::commit`]. Returns the number of images. On an error nothing is
     /// staged (a set of the same name stays).
     pub fn insert(&mut self, set: &PredictionSet) -> Result<usize, SweepError> {
-        let plan = self.grid.plan(set.size());
+        let plan = self.grid.plan_for(set.size(), set.encoding());
         let id = self.next_id;
         let mut rows = Vec::with_capacity(set.len());
         for index in 0..set.len() {

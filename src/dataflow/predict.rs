@@ -1,6 +1,6 @@
 //! The prediction graph: plan positions → read + the validation/test transforms (a resize to the
 //! network's side) on every worker → batches → `in_order`: worker 0 owns the device and predicts
-//! each batch (checkpoints averaged, TTA) → the map resized to the record's size, quantised, with
+//! each batch (checkpoints averaged, TTA) → the map resized to the record's size, encoded (u8 or f16), with
 //! the record's ground truth → compress → shard writers (exchange by shard).
 
 use super::batch::{BatchOutput, BatchSamples};
@@ -11,7 +11,7 @@ use super::prep::outcomes;
 use super::runner::{run_dataflow, DataflowError, Execution};
 use super::sample::{SampleRecords, SampleRequest};
 use super::write_shards::{WriteEvent, WriteShards};
-use crate::data::predictions::prediction_record;
+use crate::data::predictions::{prediction_record, MapEncoding};
 use crate::data::writer::{ShardOutcome, ShardTask};
 use crate::data::{Dataset, RecordError, Stage};
 use crate::predict::Predictor;
@@ -39,6 +39,8 @@ pub struct PredictJob {
     pub tasks: Arc<Vec<ShardTask>>,
     /// zstd level of the stored maps.
     pub level: i32,
+    /// How the maps are stored.
+    pub encoding: MapEncoding,
 }
 
 /// Runs the prediction graph; `progress(n)` is called on process 0 as maps reach their writers.
@@ -98,7 +100,8 @@ pub fn run_predict(
                                     Ok(((w, h), m)) => {
                                         let per = w * h;
                                         source.read(index, &mut decoder).map(|s| {
-                                            prediction_record(s, &m[i * per..(i + 1) * per], *w, *h)
+                                            let map = &m[i * per..(i + 1) * per];
+                                            prediction_record(s, map, *w, *h, job.encoding)
                                         })
                                     }
                                     Err(problem) => Err(RecordError::new(

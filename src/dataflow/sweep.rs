@@ -137,7 +137,11 @@ pub fn run_sweep(
     grid: &Grid,
     progress: impl Fn(u64) + Send + Sync + 'static,
 ) -> Result<SweepResult, SweepRunError> {
-    let plans: Arc<Vec<Plan>> = Arc::new(sets.iter().map(|s| grid.plan(s.size())).collect());
+    let plans: Arc<Vec<Plan>> = Arc::new(
+        sets.iter()
+            .map(|s| grid.plan_for(s.size(), s.encoding()))
+            .collect(),
+    );
     let work = Arc::new(items(&sets));
     // One chunk per timestamp, a few in flight per worker.
     let gate = Gate {

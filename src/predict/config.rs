@@ -1,6 +1,7 @@
 //! `[predict]`: how a pipeline's checkpoints predict (resolution, batch, TTA, which checkpoints,
 //! where the prediction store goes).
 
+use crate::data::prob_map::MapEncoding;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -37,6 +38,9 @@ pub struct PredictConfig {
     /// zstd level of the stored maps.
     #[serde(default = "default_level")]
     pub level: i32,
+    /// How maps are stored: `"u8"` (default, `round(p · 255)`) or `"f16"`.
+    #[serde(default)]
+    pub encoding: MapEncoding,
 }
 
 impl Default for PredictConfig {
@@ -48,6 +52,7 @@ impl Default for PredictConfig {
             checkpoints: CheckpointChoice::default(),
             out: None,
             level: default_level(),
+            encoding: MapEncoding::default(),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! solution's post-processing, resized to the competition's 1024² and written as
 //! `ImageId,EncodedPixels` with the official RLE (`-1` for an empty mask), every image once.
 //!
-//! Per image, with `q` the stored u8 map (`p = q / 255`, see [`crate::data::predictions`]):
-//! the triplet rule (or the leak rule `p > leak` for images with several objects when `leak` is
+//! Per image, with the stored map (u8 `q` with `p = q / 255`, or f16; see
+//! [`crate::data::prob_map`]): the triplet rule (or the leak rule `p > leak` for images with several objects when `leak` is
 //! set), then `remove_smallest(min_contour_area)` when it is positive, else
 //! `extract_largest(n_objects)` when `use_contours`, then `cv2.resize(mask255, (1024, 1024),
 //! INTER_LINEAR) > 127` (OpenCV's fixed-point bilinear, see [`crate::augment`]). Areas (`area`,
@@ -13,9 +13,11 @@ pub mod overlay;
 
 use crate::augment::geometry::resize_into;
 use crate::augment::{ImageU8, Interpolation};
-use crate::data::predictions::open_prediction_set;
+use crate::data::predictions::{open_prediction_set, set_encoding, MapEncoding};
 use crate::data::DataError;
-use crate::metric::{binarize_u8_into, MetricError, PostProcessor, Rule, Triplet};
+use crate::metric::{
+    binarize_f32_into, binarize_u8_into, MetricError, PostProcessor, Rule, Triplet,
+};
 use data_prep::atomic::write_bytes_atomic;
 use data_prep::shard::{Decoder, Split};
 use serde::Deserialize;
@@ -158,10 +160,13 @@ impl PostProcess {
         }
     }
 
-    /// The mask of `map` (`side x side`, an image with `n_objects` objects) at the output size.
+    /// The mask of `map` (`side x side`, stored as `encoding`, an image with `n_objects`
+    /// objects) at the output size. u8 maps take the metric's u8 rule (`q / 255 > t`), f16 maps
+    /// its f32 rule on the decoded values.
     pub fn mask(
         &mut self,
         map: &[u8],
+        encoding: MapEncoding,
         side: usize,
         n_objects: usize,
     ) -> Result<Vec<u8>, MetricError> {
@@ -175,9 +180,13 @@ impl PostProcess {
             Some(leak) => Rule::for_objects(n_objects, triplet, leak),
             None => Rule::Triplet(triplet),
         };
-        self.binary.resize(map.len(), 0);
-        self.kept.resize(map.len(), 0);
-        binarize_u8_into(map, &rule, &mut self.binary)?;
+        let pixels = map.len() / encoding.pixel_bytes();
+        self.binary.resize(pixels, 0);
+        self.kept.resize(pixels, 0);
+        match encoding {
+            MapEncoding::U8 => binarize_u8_into(map, &rule, &mut self.binary)?,
+            MapEncoding::F16 => binarize_f32_into(&encoding.decode(map), &rule, &mut self.binary)?,
+        };
         let mask = if c.min_contour_area > 0.0 {
             let min = c.min_contour_area * scale;
             self.post
@@ -218,6 +227,7 @@ pub fn write_submission(
     csv: &Path,
 ) -> Result<SubmitSummary, SubmitError> {
     let shards = open_prediction_set(set)?;
+    let encoding = set_encoding(&shards);
     let mut post = PostProcess::new(config.clone());
     let mut decoder = Decoder::new();
     let mut text = String::from("ImageId,EncodedPixels\n");
@@ -245,7 +255,7 @@ pub fn write_submission(
             });
         }
         let mask = post
-            .mask(&rec.image, side, rec.meta.n_objects as usize)
+            .mask(&rec.image, encoding, side, rec.meta.n_objects as usize)
             .map_err(|source| SubmitError::Metric {
                 id: rec.meta.id.clone(),
                 source,

@@ -17,13 +17,15 @@
 //! With `area_resolution = R`, a set of size `S` scales as training's validation does
 //! (`src/train/validation.rs`): the gate area becomes `round(area · (S/R)²)` pixels, and a min
 //! contour area `A · (S/R)²` (not rounded: contour areas are polygon areas, multiples of 1/2).
-//! Without it, both are taken as they are, at every set's own size. Thresholds compare with the
-//! u8 rule of [`crate::metric::binarize`]: a pixel is above `t` iff `q / 255 > t`, i.e.
-//! `q >= u8_cutoff(t)`. A min contour area of 0 means "no filtering", as in TripletSubmit.py
-//! (`if MIN_CONTOUR_AREA > 0: remove_smallest`).
+//! Without it, both are taken as they are, at every set's own size. Thresholds compare as the
+//! set's encoding says ([`crate::data::prob_map`]): on u8 maps a pixel is above `t` iff
+//! `q / 255 > t`, i.e. `q >= u8_cutoff(t)`; on f16 maps iff `f32(h) > t as f32`. A min contour
+//! area of 0 means "no filtering", as in TripletSubmit.py (`if MIN_CONTOUR_AREA > 0:
+//! remove_smallest`).
 
 use super::SweepError;
-use crate::metric::{u8_cutoff, DEFAULT_EPS};
+use crate::data::prob_map::MapEncoding;
+use crate::metric::DEFAULT_EPS;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -230,18 +232,24 @@ impl Grid {
         }
     }
 
-    /// The grid resolved for `size` x `size` maps.
+    /// The grid resolved for `size` x `size` u8 maps.
     pub fn plan(&self, size: u32) -> Plan {
+        self.plan_for(size, MapEncoding::U8)
+    }
+
+    /// The grid resolved for `size` x `size` maps stored as `encoding`.
+    pub fn plan_for(&self, size: u32, encoding: MapEncoding) -> Plan {
         let scale = self.area_scale(size);
         Plan {
             size,
-            top_cut: self.top.iter().map(|&t| u8_cutoff(t)).collect(),
+            encoding,
+            top_cut: self.top.iter().map(|&t| encoding.cutoff(t)).collect(),
             area_px: self
                 .area
                 .iter()
                 .map(|&a| (a as f64 * scale).round() as u64)
                 .collect(),
-            bottom_cut: self.bottom.iter().map(|&t| u8_cutoff(t)).collect(),
+            bottom_cut: self.bottom.iter().map(|&t| encoding.cutoff(t)).collect(),
             min_area_px: self.min_contour_area.iter().map(|&a| a * scale).collect(),
             eps: self.eps,
         }
@@ -252,17 +260,20 @@ impl Grid {
 /// set).
 pub const MAX_CONFIGS: usize = 1 << 22;
 
-/// A grid resolved for one map size: integer cutoffs and scaled areas, in grid order.
+/// A grid resolved for one map size and encoding: integer cutoffs and scaled areas, in grid
+/// order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     /// Map side.
     pub size: u32,
-    /// `u8_cutoff(top)` per top: a pixel counts for the gate iff `q >= cutoff`.
-    pub top_cut: Vec<u16>,
+    /// How the maps are stored (what the cutoffs are codes of).
+    pub encoding: MapEncoding,
+    /// `encoding.cutoff(top)` per top: a pixel counts for the gate iff its code `>= cutoff`.
+    pub top_cut: Vec<u32>,
     /// Gate areas in pixels at this size.
     pub area_px: Vec<u64>,
-    /// `u8_cutoff(bottom)` per bottom.
-    pub bottom_cut: Vec<u16>,
+    /// `encoding.cutoff(bottom)` per bottom.
+    pub bottom_cut: Vec<u32>,
     /// Min contour areas at this size (0 = no filtering).
     pub min_area_px: Vec<f64>,
     /// Dice `eps`.

@@ -10,14 +10,14 @@
 //!   traced once per (image, bottom) only when min contour areas are swept.
 //! - [`sums`]: per-configuration Dice sums in fixed point, independent of the order images are
 //!   added in (any number of workers gives the same bits).
-//! - [`store`]: prediction sets (shard datasets of quantised maps + ground truth) and stores.
+//! - [`store`]: prediction sets (shard datasets of u8 or f16 maps + ground truth) and stores.
 //! - [`result`]: per (set, fold) results, best configurations, `sweep.csv`, the serial sweep.
 //! - [`heatmap`]: the heatmap `sweep.png`.
 //! - [`watch`]: the complete sets of a store, and what changed between two scans (`sweep
 //!   --watch`; the incremental sweep itself is `crate::dataflow::incremental_sweep`).
 //!
 //! The per-image Dice is exactly the metric's (`crate::metric`): the triplet rule on u8 maps
-//! (`q / 255 > t`), `remove_smallest` for `A > 0`, `(2|P∩G| + eps) / (|P| + |G| + eps)`, both
+//! (`q / 255 > t`) or f16 maps (`f32(h) > t as f32`), `remove_smallest` for `A > 0`, `(2|P∩G| + eps) / (|P| + |G| + eps)`, both
 //! empty = 1; `tests/sweep.rs` checks every configuration against that brute force.
 
 pub mod config;
@@ -110,6 +110,15 @@ pub enum SweepError {
     /// A map and its ground truth do not have the plan's size.
     #[error(transparent)]
     Metric(#[from] MetricError),
+    /// An f16 map holds a value outside `[0, 1]` (or NaN), which no writer of prediction sets
+    /// stores.
+    #[error("pixel {pixel} holds {value}, outside the probabilities [0, 1]")]
+    OutOfRange {
+        /// The first such pixel (row-major index).
+        pixel: usize,
+        /// Its value.
+        value: f32,
+    },
     /// The heatmap could not be encoded.
     #[error("{path}: cannot encode PNG: {source}")]
     Png {

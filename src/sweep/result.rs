@@ -136,7 +136,7 @@ pub fn sweep_serial(
     let mut reader = Reader::new();
     let mut out = Vec::with_capacity(sets.len());
     for set in sets {
-        let plan = grid.plan(set.size());
+        let plan = grid.plan_for(set.size(), set.encoding());
         let mut result = SetResult::new(set);
         for index in 0..set.len() {
             for (fold, sums) in set.sweep_range(index..index + 1, &plan, &mut reader)? {

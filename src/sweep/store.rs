@@ -2,8 +2,9 @@
 //!
 //! A **prediction set** (`crate::data::predictions`, written by `pneumoflow predict`) is a shard
 //! dataset ([`ShardSet`]) whose manifest `source.kind` is [`PREDICTIONS_KIND`]; each record's
-//! image is the quantised probability map `q` (`p ≈ q / 255`) and its mask the 0/255 ground
-//! truth, so only train-split records (with ground truth) can be swept. A **prediction store** is
+//! image is the probability map (u8 `q` with `p ≈ q / 255`, or f16; see
+//! [`crate::data::prob_map`]) and its mask the 0/255 ground truth, so only train-split records
+//! (with ground truth) can be swept. A **prediction store** is
 //! a directory whose immediate subdirectories holding a `manifest.json` are prediction sets,
 //! named by the subdirectory and taken in sorted order.
 
@@ -11,7 +12,7 @@ use super::grid::Plan;
 use super::sums::DiceSums;
 use super::terms::{ImageTerms, TermScratch};
 use super::SweepError;
-use crate::data::predictions::{open_prediction_set, prediction_sets};
+use crate::data::predictions::{open_prediction_set, prediction_sets, set_encoding, MapEncoding};
 use data_prep::folds::Fold;
 use data_prep::shard::{Decoder, ShardSet, Split, MANIFEST_FILE};
 use std::ops::Range;
@@ -92,6 +93,11 @@ impl PredictionSet {
     /// Map side.
     pub fn size(&self) -> u32 {
         self.shards.manifest().size
+    }
+
+    /// How the maps are stored.
+    pub fn encoding(&self) -> MapEncoding {
+        set_encoding(&self.shards)
     }
 
     /// Number of records.

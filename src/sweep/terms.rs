@@ -1,9 +1,10 @@
 //! Per-image terms: everything a sweep needs from one prediction map and its ground truth, so
 //! that each configuration then costs O(1).
 //!
-//! One pass over the pixels builds two 256-bin histograms of the quantised probability `q`: over
-//! all pixels and over ground-truth pixels. Their suffix sums give, for any threshold cutoff
-//! `c`, `|q >= c|` and `|(q >= c) ∩ G|`; so for a configuration `(top, area, bottom)`:
+//! One pass over the pixels builds two histograms of the map's codes `q` (256 bins for u8 maps,
+//! one per f16 value in `[0, 1]` for f16 maps; see [`crate::data::prob_map`]): over all pixels
+//! and over ground-truth pixels. Their suffix sums give, for any threshold cutoff `c`,
+//! `|q >= c|` and `|(q >= c) ∩ G|`; so for a configuration `(top, area, bottom)`:
 //!
 //! - the gate: `count(q >= cut(top)) >= area`;
 //! - a positive image's `|P| = |q >= cut(bottom)|` and `|P ∩ G| = |(q >= cut(bottom)) ∩ G|`;
@@ -18,6 +19,7 @@
 
 use super::grid::Plan;
 use super::SweepError;
+use crate::data::prob_map::{MapEncoding, F16_ONE};
 use crate::metric::{DiceCounts, MetricError, PostProcessor};
 
 /// The terms of one image under one plan (ordered, so that differential dataflow can hold
@@ -41,6 +43,9 @@ pub struct TermScratch {
     drawn: Vec<u8>,
     post: PostProcessor,
     kept: Vec<(usize, usize)>,
+    /// f16 code counts over all pixels and over ground-truth pixels (65,536 each).
+    f16_all: Vec<u32>,
+    f16_truth: Vec<u32>,
 }
 
 impl TermScratch {
@@ -58,7 +63,7 @@ const GT_BLOCK: usize = 64;
 /// tables (consecutive increments stay independent); the ground truth is scanned a block at a
 /// time and only its foreground blocks (a few percent of a chest X-ray, none for most images)
 /// are counted pixel by pixel.
-fn histograms(q: &[u8], truth: &[u8]) -> ([u64; 257], [u64; 257]) {
+fn histograms(q: &[u8], truth: &[u8]) -> (Vec<u64>, Vec<u64>) {
     let mut t = [[0u32; 256]; 4];
     let words = q.chunks_exact(8);
     for &v in words.remainder() {
@@ -85,8 +90,8 @@ fn histograms(q: &[u8], truth: &[u8]) -> ([u64; 257], [u64; 257]) {
             on[usize::from(v)] += u32::from(g != 0);
         }
     }
-    let mut all = [0u64; 257];
-    let mut gt = [0u64; 257];
+    let mut all = vec![0u64; 257];
+    let mut gt = vec![0u64; 257];
     for c in (0..256).rev() {
         let count: u64 = t.iter().map(|h| u64::from(h[c])).sum();
         all[c] = all[c + 1] + count;
@@ -95,9 +100,56 @@ fn histograms(q: &[u8], truth: &[u8]) -> ([u64; 257], [u64; 257]) {
     (all, gt)
 }
 
+/// [`histograms`] of an f16 map (`bytes`: 2 per pixel, little endian): `at_least[c]` for codes
+/// `0..=F16_ONE + 1`. A code above `F16_ONE` (a value outside `[0, 1]`, or NaN) is an error
+/// naming the first such pixel.
+fn histograms_f16(
+    bytes: &[u8],
+    truth: &[u8],
+    scratch: &mut TermScratch,
+) -> Result<(Vec<u64>, Vec<u64>), SweepError> {
+    let (all_h, gt_h) = (&mut scratch.f16_all, &mut scratch.f16_truth);
+    for h in [&mut *all_h, &mut *gt_h] {
+        h.clear();
+        h.resize(1 << 16, 0);
+    }
+    let code = |b: &[u8]| usize::from(u16::from_le_bytes([b[0], b[1]]));
+    for b in bytes.chunks_exact(2) {
+        all_h[code(b)] += 1;
+    }
+    for (qb, gb) in bytes.chunks(2 * GT_BLOCK).zip(truth.chunks(GT_BLOCK)) {
+        if gb.iter().fold(0u8, |acc, &g| acc | g) == 0 {
+            continue;
+        }
+        for (b, &g) in qb.chunks_exact(2).zip(gb) {
+            gt_h[code(b)] += u32::from(g != 0);
+        }
+    }
+    let top = usize::from(F16_ONE);
+    if all_h[top + 1..].iter().any(|&c| c != 0) {
+        let pixel = bytes
+            .chunks_exact(2)
+            .position(|b| code(b) > top)
+            .expect("a counted code");
+        let b = &bytes[2 * pixel..2 * pixel + 2];
+        return Err(SweepError::OutOfRange {
+            pixel,
+            value: half::f16::from_le_bytes([b[0], b[1]]).to_f32(),
+        });
+    }
+    let mut all = vec![0u64; top + 2];
+    let mut gt = vec![0u64; top + 2];
+    for c in (0..=top).rev() {
+        all[c] = all[c + 1] + u64::from(all_h[c]);
+        gt[c] = gt[c + 1] + u64::from(gt_h[c]);
+    }
+    Ok((all, gt))
+}
+
 impl ImageTerms {
-    /// The terms of the map `q` (row-major, `plan.size`², probability `q / 255`) with ground
-    /// truth `truth` (same size, nonzero = foreground).
+    /// The terms of the map `q` (row-major, `plan.size`², encoded as `plan.encoding`: for u8
+    /// maps the probability is `q / 255`) with ground truth `truth` (same size, nonzero =
+    /// foreground).
     pub fn compute(
         plan: &Plan,
         q: &[u8],
@@ -106,21 +158,25 @@ impl ImageTerms {
     ) -> Result<ImageTerms, SweepError> {
         let side = plan.size as usize;
         let n = side * side;
-        if q.len() != n || truth.len() != n {
-            return Err(SweepError::Metric(if q.len() != truth.len() {
+        let pixels = q.len() / plan.encoding.pixel_bytes();
+        if q.len() != n * plan.encoding.pixel_bytes() || truth.len() != n {
+            return Err(SweepError::Metric(if pixels != truth.len() {
                 MetricError::LengthMismatch {
-                    pred: q.len(),
+                    pred: pixels,
                     truth: truth.len(),
                 }
             } else {
                 MetricError::MaskSize {
                     width: side,
                     height: side,
-                    got: q.len(),
+                    got: pixels,
                 }
             }));
         }
-        let (all, gt) = histograms(q, truth);
+        let (all, gt) = match plan.encoding {
+            MapEncoding::U8 => histograms(q, truth),
+            MapEncoding::F16 => histograms_f16(q, truth, scratch)?,
+        };
         let gate: Vec<u64> = plan.top_cut.iter().map(|&c| all[c as usize]).collect();
         let n_min = plan.min_area_px.len();
         let mut positive = Vec::with_capacity(plan.bottom_cut.len() * n_min);
@@ -219,16 +275,16 @@ fn contour_terms(
 ) -> Result<(), SweepError> {
     let side = plan.size as usize;
     let n_min = plan.min_area_px.len();
-    scratch.mask.resize(q.len(), 0);
-    scratch.drawn.resize(q.len(), 0);
+    let pixels = truth.len();
+    scratch.mask.resize(pixels, 0);
+    scratch.drawn.resize(pixels, 0);
     for (b, &cut) in plan.bottom_cut.iter().enumerate() {
         let row = b * n_min;
         if terms.positive[row].0 == 0 {
             continue; // empty mask: nothing to filter, (0, 0) for every A
         }
-        for (m, &v) in scratch.mask.iter_mut().zip(q) {
-            *m = if u16::from(v) >= cut { 255 } else { 0 };
-        }
+        plan.encoding
+            .threshold_codes_into(q, cut, &mut scratch.mask);
         scratch.post.trace(&scratch.mask, side, side)?;
         // (kept contours, m) for every A > 0: equal counts keep the same contours.
         scratch.kept.clear();

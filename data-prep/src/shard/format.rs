@@ -8,7 +8,9 @@
 //! ```
 //! The header carries a CRC32 of itself and of the index + id table; every index entry carries
 //! the CRC32 of its compressed payload, checked on every read. A record's raw payload is the
-//! image (`height*width` bytes) followed, for stored masks, by the mask (`height*width`, 0/255).
+//! image (`height*width*pixel_bytes` bytes: 1 byte per pixel for gray images, 2 for the f16
+//! probability maps of a prediction store) followed, for stored masks, by the mask
+//! (`height*width`, 0/255).
 
 use crate::folds::Fold;
 use serde::{Deserialize, Serialize};
@@ -25,7 +27,7 @@ pub const DATA_START: u64 = 4096;
 pub const ENTRY_LEN: usize = 56;
 /// Largest `height × width` of a record (2^28 pixels: a 16384² image): the writer refuses larger
 /// records and the reader refuses index entries that claim more, so a damaged index cannot make
-/// a reader allocate more than 512 MiB (image + mask) for one record.
+/// a reader allocate more than 768 MiB (a 2-byte image + mask) for one record.
 pub const MAX_RECORD_PIXELS: u64 = 1 << 28;
 /// Largest output of a zstd block, and the smallest a block can be (3-byte header + 1 byte):
 /// no valid zstd frame of `n` bytes decompresses to more than `ceil(n / 4) * 128 KiB`.
@@ -203,6 +205,9 @@ pub struct IndexEntry {
     pub mask: MaskKind,
     /// Fold kind (byte 39: 0 index, 1 always-train, 2 unassigned) and fold index (byte 40).
     pub fold: Fold,
+    /// Bytes per image pixel, 1 or 2 (byte 41, stored as `pixel_bytes - 1`, so the byte of a
+    /// gray image is 0 as in shards written before 2-byte images existed).
+    pub pixel_bytes: u8,
     /// Number of objects in the mask (bytes 42..44).
     pub n_objects: u16,
     /// Offset of the record's id within the id table, in bytes (bytes 44..48).
@@ -240,7 +245,7 @@ impl IndexEntry {
         };
         out.push(kind);
         out.push(idx);
-        out.push(0);
+        out.push(self.pixel_bytes - 1);
         out.extend_from_slice(&self.n_objects.to_le_bytes());
         out.extend_from_slice(&self.id_offset.to_le_bytes());
         out.extend_from_slice(&self.id_len.to_le_bytes());
@@ -279,6 +284,11 @@ impl IndexEntry {
             2 => Fold::Unassigned,
             v => return Err(format!("bad fold code {v}")),
         };
+        let pixel_bytes = match b[41] {
+            0 => 1,
+            1 => 2,
+            v => return Err(format!("bad pixel size code {v}")),
+        };
         Ok(IndexEntry {
             offset: u64le(b, 0),
             comp_len: u32le(b, 8),
@@ -292,6 +302,7 @@ impl IndexEntry {
             label,
             mask,
             fold,
+            pixel_bytes,
             n_objects: u16::from_le_bytes([b[42], b[43]]),
             id_offset: u32le(b, 44),
             id_len: u32le(b, 48),
@@ -371,6 +382,7 @@ mod tests {
             label: Some(true),
             mask: MaskKind::Stored,
             fold: Fold::AlwaysTrain,
+            pixel_bytes: 1,
             n_objects: 2,
             id_offset: 0,
             id_len: 5,
@@ -378,7 +390,19 @@ mod tests {
         let mut v = Vec::new();
         e.encode(&mut v);
         assert_eq!(v.len(), ENTRY_LEN);
+        assert_eq!(v[41], 0, "a gray image keeps the byte of older shards");
         assert_eq!(IndexEntry::decode(&v).unwrap(), e);
+        let wide = IndexEntry {
+            pixel_bytes: 2,
+            ..e.clone()
+        };
+        let mut w = Vec::new();
+        wide.encode(&mut w);
+        assert_eq!(IndexEntry::decode(&w).unwrap(), wide);
+        w[41] = 7;
+        assert!(IndexEntry::decode(&w)
+            .unwrap_err()
+            .contains("pixel size code 7"));
         assert!(IndexEntry::decode(&v[..20])
             .unwrap_err()
             .contains("20 bytes"));

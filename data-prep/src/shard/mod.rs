@@ -130,6 +130,7 @@ pub struct ShardSet {
     manifest: Manifest,
     shards: Vec<ShardFile>,
     by_id: HashMap<String, usize>,
+    pixel_bytes: u8,
 }
 
 /// Whether `name` is a plain file name: one normal path component, no separator of any
@@ -150,8 +151,8 @@ impl ShardSet {
     /// shard's `records`, `bytes`, `raw_bytes` and `fingerprint` equal the shard's own; every
     /// record names an existing shard and slot and matches that slot's metadata (id, split,
     /// label, fold, sizes, objects), with height and width equal to the manifest `size`; every
-    /// slot of every shard is listed exactly once; ids are unique. Errors name the manifest, the
-    /// shard file and the record.
+    /// slot of every shard is listed exactly once; ids are unique; every image has the same
+    /// number of bytes per pixel. Errors name the manifest, the shard file and the record.
     pub fn open(dir: &Path) -> Result<ShardSet, ShardError> {
         let manifest = Manifest::load(dir)?;
         let manifest_path = dir.join(MANIFEST_FILE);
@@ -210,6 +211,7 @@ impl ShardSet {
         let mut listed: Vec<Vec<Option<usize>>> =
             shards.iter().map(|s| vec![None; s.len()]).collect();
         let mut by_id = HashMap::with_capacity(manifest.records.len().min(1 << 20));
+        let mut pixel_bytes: Option<(u8, usize)> = None;
         for (i, r) in manifest.records.iter().enumerate() {
             let record = |problem: String| bad(format!("record {i} ({}): {problem}", r.id));
             let Some(shard) = shards.get(r.shard as usize) else {
@@ -251,6 +253,18 @@ impl ShardSet {
             if let Some(first) = by_id.insert(r.id.clone(), i) {
                 return Err(record(format!("duplicate id (also record {first})")));
             }
+            let bytes = shard.pixel_bytes(r.slot as usize);
+            match pixel_bytes {
+                None => pixel_bytes = Some((bytes, i)),
+                Some((b, first)) if b != bytes => {
+                    return Err(record(format!(
+                        "{file} slot {} has {bytes}-byte pixels, but record {first} has {b}-byte \
+                         pixels; a dataset holds one kind",
+                        r.slot
+                    )))
+                }
+                Some(_) => {}
+            }
         }
         for (k, slots) in listed.iter().enumerate() {
             if let Some(slot) = slots.iter().position(Option::is_none) {
@@ -268,7 +282,13 @@ impl ShardSet {
             manifest,
             shards,
             by_id,
+            pixel_bytes: pixel_bytes.map_or(1, |(b, _)| b),
         })
+    }
+
+    /// Bytes per image pixel of every record: 1 for gray images, 2 for f16 maps.
+    pub fn pixel_bytes(&self) -> u8 {
+        self.pixel_bytes
     }
 
     /// The dataset directory.

@@ -111,15 +111,16 @@ impl ShardFile {
                     e.height, e.width
                 )));
             }
+            let image = pixels * u64::from(e.pixel_bytes);
             let expected = if e.mask == MaskKind::Stored {
-                2 * pixels
+                image + pixels
             } else {
-                pixels
+                image
             };
             if u64::from(e.raw_len) != expected {
                 return Err(record(format!(
-                    "payload length {} does not match its {}x{} size ({expected} bytes with mask {:?})",
-                    e.raw_len, e.height, e.width, e.mask
+                    "payload length {} does not match its {}x{} size ({expected} bytes with {}-byte pixels and mask {:?})",
+                    e.raw_len, e.height, e.width, e.pixel_bytes, e.mask
                 )));
             }
             if !zstd_can_hold(u64::from(e.comp_len), expected) {
@@ -181,6 +182,14 @@ impl ShardFile {
     /// Ids of all records, in slot order.
     pub fn ids(&self) -> &[String] {
         &self.ids
+    }
+
+    /// Bytes per image pixel of record `slot`: 1 (gray image) or 2 (f16 map).
+    ///
+    /// # Panics
+    /// If `slot >= self.len()`.
+    pub fn pixel_bytes(&self, slot: usize) -> u8 {
+        self.entries[slot].pixel_bytes
     }
 
     /// Metadata of record `slot` (no payload access).
@@ -274,8 +283,9 @@ impl ShardFile {
                 Ok(true)
             }
             MaskKind::Stored => {
-                mask.extend_from_slice(&image[n..]);
-                image.truncate(n);
+                let image_len = n * usize::from(e.pixel_bytes);
+                mask.extend_from_slice(&image[image_len..]);
+                image.truncate(image_len);
                 Ok(true)
             }
         }

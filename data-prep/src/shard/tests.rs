@@ -84,6 +84,56 @@ fn round_trip_preserves_every_record() {
     assert_eq!(set.shards()[0].raw_len(), 2 * 256 + 256);
 }
 
+/// `record` with 2 bytes per pixel (an f16 map's bytes).
+fn wide(id: &str, split: Split, positive: bool) -> Record {
+    let mut r = record(id, 8, 8, split, positive);
+    r.image = (0..128).map(|i| (i * 29 % 256) as u8).collect();
+    r
+}
+
+#[test]
+fn two_byte_pixels_round_trip_and_a_dataset_holds_one_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = vec![
+        wide("a", Split::Train, true),
+        wide("b", Split::Train, false),
+        wide("c", Split::Test, false),
+    ];
+    write_set(dir.path(), &recs);
+    let set = ShardSet::open(dir.path()).unwrap();
+    assert_eq!(set.pixel_bytes(), 2);
+    let mut dec = Decoder::new();
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(&set.read(i, &mut dec).unwrap(), r, "record {i}");
+    }
+    // image 128 + stored mask 64, image 128, image 128
+    assert_eq!(set.shards()[0].raw_len(), 128 + 64 + 128);
+    // An odd image length is refused by the writer.
+    let mut odd = record("d", 8, 8, Split::Test, false);
+    odd.image.push(0);
+    let err = encode_record(&odd, 1).unwrap_err().to_string();
+    assert!(err.contains("image has 65 bytes"), "{err}");
+
+    let mixed = tempfile::tempdir().unwrap();
+    write_set(
+        mixed.path(),
+        &[
+            record("a", 8, 8, Split::Train, true),
+            wide("b", Split::Test, false),
+        ],
+    );
+    let err = ShardSet::open(mixed.path()).err().unwrap().to_string();
+    assert!(
+        err.contains("record 1 (b)") && err.contains("2-byte pixels") && err.contains("1-byte"),
+        "{err}"
+    );
+    assert_eq!(
+        ShardSet::open(dir.path()).unwrap().pixel_bytes(),
+        2,
+        "reopened"
+    );
+}
+
 #[test]
 fn payload_corruption_names_shard_record_and_id() {
     let dir = tempfile::tempdir().unwrap();

@@ -21,6 +21,8 @@ pub struct EncodedRecord {
     pub meta: RecordMeta,
     /// How the mask is stored in `payload`.
     pub mask: MaskKind,
+    /// Bytes per image pixel (1, or 2 for an f16 map).
+    pub pixel_bytes: u8,
     /// Length of the uncompressed payload in bytes (image, plus mask if stored).
     pub raw_len: u32,
     /// CRC32 of `payload`.
@@ -57,7 +59,8 @@ impl RecordCompressor {
     }
 
     /// Compresses `rec`. An all-zero training mask is not stored (the reader rebuilds it); a
-    /// stored mask is normalised to 0/255.
+    /// stored mask is normalised to 0/255. The image holds 1 or 2 bytes per pixel (its length
+    /// says which).
     pub fn encode(&mut self, rec: &Record) -> Result<EncodedRecord, ShardError> {
         let bad = |message: String| ShardError::Compress {
             id: rec.meta.id.clone(),
@@ -72,14 +75,19 @@ impl RecordCompressor {
                     rec.meta.height, rec.meta.width
                 ))
             })?;
-        if rec.image.len() != n {
+        let pixel_bytes: u8 = if rec.image.len() == n {
+            1
+        } else if rec.image.len() == 2 * n {
+            2
+        } else {
             return Err(bad(format!(
-                "image has {} bytes, expected {}x{} = {n}",
+                "image has {} bytes, expected {}x{} = {n} (or twice that for 2-byte pixels)",
                 rec.image.len(),
                 rec.meta.width,
                 rec.meta.height
             )));
-        }
+        };
+        let image_len = rec.image.len();
         let mask = match &rec.mask {
             None => MaskKind::Absent,
             Some(m) if m.len() != n => {
@@ -93,7 +101,11 @@ impl RecordCompressor {
             Some(m) if is_all_zero(m) => MaskKind::Empty,
             Some(_) => MaskKind::Stored,
         };
-        let raw_len = if mask == MaskKind::Stored { 2 * n } else { n };
+        let raw_len = if mask == MaskKind::Stored {
+            image_len + n
+        } else {
+            image_len
+        };
         let raw_len_u32 = u32::try_from(raw_len)
             .map_err(|_| bad(format!("payload of {raw_len} bytes exceeds 4 GiB")))?;
         // Compressed straight into the payload, then shrunk in place: shards hold many payloads
@@ -103,7 +115,7 @@ impl RecordCompressor {
             (MaskKind::Stored, Some(m)) => {
                 self.raw.clear();
                 self.raw.resize(raw_len, 0);
-                let (image, mask) = self.raw.split_at_mut(n);
+                let (image, mask) = self.raw.split_at_mut(image_len);
                 image.copy_from_slice(&rec.image);
                 for (d, &v) in mask.iter_mut().zip(m.iter()) {
                     *d = if v != 0 { 255 } else { 0 };
@@ -117,6 +129,7 @@ impl RecordCompressor {
         Ok(EncodedRecord {
             meta: rec.meta.clone(),
             mask,
+            pixel_bytes,
             raw_len: raw_len_u32,
             crc: crc32fast::hash(&payload),
             payload,
@@ -169,6 +182,7 @@ pub fn write_shard(
             label: m.label,
             mask: r.mask,
             fold: m.fold,
+            pixel_bytes: r.pixel_bytes,
             n_objects: m.n_objects,
             id_offset: ids.len() as u32,
             id_len: m.id.len() as u32,

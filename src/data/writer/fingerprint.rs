@@ -75,18 +75,24 @@ pub struct PredictionInputs<'a> {
     pub tta: bool,
     /// zstd level.
     pub level: i32,
+    /// How the maps are stored.
+    pub encoding: crate::data::prob_map::MapEncoding,
     /// The source dataset's manifest (its shard fingerprints stand for its content).
     pub input: &'a Manifest,
 }
 
 /// Fingerprints of a prediction set's shards: the checkpoints' contents, the groups, records,
-/// resolution, TTA, level, the source shards and the shard's plan range.
+/// resolution, TTA, level, encoding, the source shards and the shard's plan range. (A u8 set
+/// hashes as it did before f16 existed, so existing stores stay up to date.)
 pub fn prediction_fingerprints(inputs: &PredictionInputs<'_>, ranges: &[Range<usize>]) -> Vec<u64> {
     let mut base = Fnv64::default();
     base.field(b"predict-v1")
         .field(&inputs.size.to_le_bytes())
         .field(&[inputs.tta as u8])
         .field(&inputs.level.to_le_bytes());
+    if inputs.encoding != crate::data::prob_map::MapEncoding::U8 {
+        base.field(inputs.encoding.name().as_bytes());
+    }
     for group in inputs.checkpoints {
         base.field(b"group");
         for h in group {
