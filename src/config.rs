@@ -1,14 +1,15 @@
 //! The pipeline file (`pipelines/*.toml`): one TOML document declaring a job's sections:
 //! `[data]` (shards, size, folds, seed), `[augment]` (the transform list, see
 //! [`crate::augment`]), `[model]`, `[train]` (see [`crate::train::config`]) and `[predict]` (see
-//! [`crate::predict::config`]), `[sweep]` (see [`crate::sweep::config`]) and `[submit]` (see
-//! [`crate::submit`]).
+//! [`crate::predict::config`]), `[blend]` (see [`crate::data::blend`]), `[sweep]` (see
+//! [`crate::sweep::config`]) and `[submit]` (see [`crate::submit`]).
 //!
 //! Every table refuses unknown keys. Errors name the file, the key path (`data.size`,
 //! `augment.transforms[2].p`) and the bad value. Command-line overrides (`--set data.size=512`)
 //! are applied to the document before it is checked, so they get the same checks.
 
 use crate::augment::{transforms_from_toml_table, AugmentError, Pipeline as AugmentPipeline};
+use crate::data::blend::BlendConfig;
 use crate::model::ModelKind;
 use crate::predict::PredictConfig;
 use crate::submit::SubmitConfig;
@@ -94,6 +95,7 @@ struct Sections {
     model: Option<ModelConfig>,
     train: Option<TrainConfig>,
     predict: Option<PredictConfig>,
+    blend: Option<BlendConfig>,
     submit: Option<SubmitConfig>,
     sweep: Option<SweepConfig>,
 }
@@ -113,6 +115,8 @@ pub struct Pipeline {
     pub train: Option<TrainConfig>,
     /// `[predict]`.
     pub predict: Option<PredictConfig>,
+    /// `[blend]`.
+    pub blend: Option<BlendConfig>,
     /// `[submit]`.
     pub submit: Option<SubmitConfig>,
     /// `[sweep]`.
@@ -184,6 +188,15 @@ impl Pipeline {
                     problem,
                 })?;
         }
+        if let Some(blend) = &sections.blend {
+            blend
+                .validate()
+                .map_err(|(key, problem)| ConfigError::Key {
+                    origin: origin.to_string(),
+                    key: format!("blend.{key}"),
+                    problem,
+                })?;
+        }
         if let Some(submit) = &sections.submit {
             submit
                 .validate()
@@ -200,6 +213,7 @@ impl Pipeline {
             model: sections.model,
             train: sections.train,
             predict: sections.predict,
+            blend: sections.blend,
             submit: sections.submit,
             sweep: sections.sweep,
             document,

@@ -30,5 +30,7 @@ mod train_parity;
 mod train_precision;
 // Predictions and the submission: out-of-fold/test sets, TTA, averaging, RLE round trip.
 mod predict_submit;
+// Blends of experiments' prediction sets, and a blend pipeline under `run`.
+mod blend;
 // The whole pipeline with `run`, and a re-run that redoes nothing.
 mod run_pipeline;

@@ -2,6 +2,7 @@
 //! flags into library calls and reports with anyhow.
 
 pub mod augment;
+pub mod blend;
 pub mod cluster;
 pub mod export;
 pub mod fail_fast;
@@ -52,8 +53,10 @@ pub enum Command {
     /// Probability maps of a run's checkpoints (out of fold and test, TTA, averaged) into the
     /// prediction store.
     Predict(predict::PredictArgs),
-    /// The pipeline's stages in order (train -> predict -> sweep -> submit), each resuming or
-    /// skipping by itself.
+    /// Weighted blend of other runs' prediction sets ([blend]) into this pipeline's store.
+    Blend(blend::BlendArgs),
+    /// The pipeline's stages in order (train -> predict -> blend -> sweep -> submit), each
+    /// resuming or skipping by itself.
     Run(run::RunArgs),
     /// Write submission.csv from the test predictions with the [submit] post-processing.
     Submit(submit::SubmitArgs),
@@ -75,6 +78,7 @@ pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args),
         Command::Augment(args) => augment::run(args),
         Command::Submit(args) => submit::run(args),
+        Command::Blend(args) => blend::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Weights(args) if TORCH => weights::run(args),
         Command::Model(args) if TORCH => model::run(args),

@@ -58,6 +58,13 @@ pub fn run_dir_of(arg: Option<&Path>, pipeline_file: &Path) -> PathBuf {
     })
 }
 
+/// The pipeline's prediction store: `predict.out`, else `blend.out`, else `<run dir>/predictions`.
+pub fn store_of(pipeline: &pneumoflow::config::Pipeline, run_dir: &Path) -> PathBuf {
+    (pipeline.predict.as_ref().and_then(|p| p.out.clone()))
+        .or_else(|| pipeline.blend.as_ref().and_then(|b| b.out.clone()))
+        .unwrap_or_else(|| run_dir.join("predictions"))
+}
+
 /// Device and thread flags of the torch commands.
 #[derive(Debug, Clone, Args)]
 pub struct DeviceArgs {

@@ -1,13 +1,13 @@
 //! `pneumoflow run PIPELINE.toml`: the pipeline's declared stages in order, train → predict →
-//! sweep → submit, each as its own command would run it. Every stage resumes or skips by
-//! itself: training continues from the last complete epoch and reports a finished run without
-//! training again, a prediction set whose checkpoints, records and settings did not change is
-//! up to date, and the sweep and the submission (seconds) are rewritten atomically from the
+//! blend → sweep → submit, each as its own command would run it. Every stage resumes or skips
+//! by itself: training continues from the last complete epoch and reports a finished run
+//! without training again, a prediction set (or blend) whose inputs and settings did not change
+//! is up to date, and the sweep and the submission (seconds) are rewritten atomically from the
 //! current predictions. Interrupted anywhere, the same command continues.
 
 use super::cluster::ClusterArgs;
-use super::pipeline_job::run_dir_of;
-use super::{predict, submit, sweep, train};
+use super::pipeline_job::{run_dir_of, store_of};
+use super::{blend, predict, submit, sweep, train};
 use anyhow::Context;
 use clap::Args;
 use pneumoflow::config::Pipeline;
@@ -16,8 +16,8 @@ use std::path::PathBuf;
 /// Arguments of `pneumoflow run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The pipeline file; its `[train]`, `[predict]`, `[sweep]` and `[submit]` sections are the
-    /// stages that run.
+    /// The pipeline file; its `[train]`, `[predict]`, `[blend]`, `[sweep]` and `[submit]` sections
+    /// are the stages that run.
     pub pipeline: PathBuf,
     /// The run directory (default: `runs/<pipeline file stem>`).
     #[arg(long)]
@@ -37,6 +37,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let stages: Vec<&str> = [
         ("train", pipeline.train.is_some()),
         ("predict", pipeline.predict.is_some()),
+        ("blend", pipeline.blend.is_some()),
         ("sweep", pipeline.sweep.is_some()),
         ("submit", pipeline.submit.is_some()),
     ]
@@ -45,7 +46,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     .collect();
     if stages.is_empty() {
         anyhow::bail!(
-            "{}: declares none of [train], [predict], [sweep], [submit]; nothing to run",
+            "{}: declares none of [train], [predict], [blend], [sweep], [submit]; nothing to run",
             pipeline.origin
         );
     }
@@ -71,13 +72,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 device: args.device.clone(),
                 overrides: args.overrides.clone(),
             }),
+            "blend" => blend::run(blend::BlendArgs {
+                pipeline: args.pipeline.clone(),
+                run_dir: Some(run_dir.clone()),
+                out: None,
+                workers: args.device.workers,
+                overrides: args.overrides.clone(),
+            }),
             "sweep" => {
                 let config = pipeline.sweep.clone().expect("declared");
-                let store = pipeline
-                    .predict
-                    .as_ref()
-                    .and_then(|p| p.out.clone())
-                    .unwrap_or_else(|| run_dir.join("predictions"));
+                let store = store_of(&pipeline, &run_dir);
                 sweep::run(sweep::SweepArgs {
                     predictions: store.join(&config.predictions),
                     grid: config.grid.clone(),

@@ -1,7 +1,7 @@
 //! `pneumoflow submit PIPELINE.toml`: `submission.csv` from the run's test predictions with the
 //! pipeline's `[submit]` post-processing.
 
-use super::pipeline_job::run_dir_of;
+use super::pipeline_job::{run_dir_of, store_of};
 use anyhow::Context;
 use clap::Args;
 use pneumoflow::config::Pipeline;
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Arguments of `pneumoflow submit`.
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// The pipeline file (`[submit]`, and `[predict]` for the store).
+    /// The pipeline file (`[submit]`, and `[predict]` or `[blend]` for the store).
     pub pipeline: PathBuf,
     /// The prediction set (default: `submit.predictions` in the run's prediction store).
     #[arg(long)]
@@ -37,11 +37,7 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<()> {
         )
     })?;
     let run_dir = run_dir_of(args.run_dir.as_deref(), &args.pipeline);
-    let store = pipeline
-        .predict
-        .as_ref()
-        .and_then(|p| p.out.clone())
-        .unwrap_or_else(|| run_dir.join("predictions"));
+    let store = store_of(&pipeline, &run_dir);
     let set = args
         .predictions
         .clone()

@@ -295,3 +295,52 @@ fn the_solution_experiments_carry_its_settings() {
         }
     }
 }
+
+#[test]
+fn the_final_blends_carry_the_solutions_weights_and_thresholds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines");
+    // (file, weights of albunet_public, albunet_valid, seunet, resnet50, AREA, TOP)
+    let table = [
+        ("blend_v1", [0.4, 0.2, 0.2, 0.2], 800.0, 0.70),
+        ("blend_v2", [0.2, 0.15, 0.4, 0.25], 1500.0, 0.75),
+    ];
+    for (name, weights, area, top) in table {
+        let p = Pipeline::load(&dir.join(format!("{name}.toml")), &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let blend = p.blend.expect("[blend]");
+        let members: Vec<(String, f64)> = blend
+            .members
+            .iter()
+            .map(|m| (m.predictions.display().to_string(), m.weight))
+            .collect();
+        let stores = ["albunet_public", "albunet_valid", "seunet", "resnet50"]
+            .map(|e| format!("runs/{e}/predictions"));
+        assert_eq!(
+            members,
+            stores.iter().cloned().zip(weights).collect::<Vec<_>>(),
+            "{name}"
+        );
+        let s = p.submit.expect("[submit]");
+        assert_eq!((s.area, s.top, s.bottom), (area, top, 0.3), "{name}");
+        assert_eq!(
+            (s.min_contour_area, s.leak, s.use_contours),
+            (100.0, None, false),
+            "{name}"
+        );
+        assert_eq!(s.area_resolution, Some(1024));
+        assert!(p.sweep.is_some() && p.train.is_none() && p.predict.is_none());
+    }
+    // Weights that do not sum to 1 name the key.
+    let err = Pipeline::from_toml_str(
+        "[[blend.members]]\npredictions = \"a\"\nweight = 0.5\n\
+         [[blend.members]]\npredictions = \"b\"\nweight = 0.4\n",
+        "b.toml",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("b.toml") && err.contains("blend.members") && err.contains("sum to 0.9"),
+        "{err}"
+    );
+}

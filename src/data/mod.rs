@@ -10,10 +10,12 @@
 //! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
 //!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
 //! - [`predictions`]: the prediction store (probability maps as shard datasets).
+//! - [`blend`]: weighted blends of experiments' prediction sets (`[blend]`).
 //! - [`prob_map`]: how maps are stored (u8 quantised or f16) and thresholds as integer cutoffs.
 //! - [`error`]: [`RecordError`] (shard, record, id, stage) and [`DataError`].
 
 pub mod batch;
+pub mod blend;
 pub mod dataset;
 pub mod error;
 pub mod predictions;

@@ -14,10 +14,12 @@
 //! - graphs: [`prep`], [`augment`], [`sweep`] (threshold sweeps over prediction sets),
 //!   [`incremental_sweep`] (differential: sweep results maintained as prediction sets come and go),
 //!   [`train_epoch`] (one epoch of training, a validation), the training job over folds, parts
-//!   and epochs ([`training`]), and [`predict`] (probability maps into the prediction store).
+//!   and epochs ([`training`]), [`predict`] (probability maps into the prediction store) and
+//!   [`blend`] (weighted blends of other runs' prediction sets).
 
 pub mod augment;
 pub mod batch;
+pub mod blend;
 pub mod cluster;
 pub mod encode;
 pub mod gated_source;

@@ -115,6 +115,45 @@ pub fn prediction_fingerprints(inputs: &PredictionInputs<'_>, ranges: &[Range<us
         .collect()
 }
 
+/// What determines a blend's output.
+#[derive(Clone, Copy, Debug)]
+pub struct BlendInputs<'a> {
+    /// Each member's weight and set manifest (its shard fingerprints stand for its content), in
+    /// member order.
+    pub members: &'a [(f64, &'a Manifest)],
+    /// Side of the blended maps.
+    pub size: u32,
+    /// How the maps are stored.
+    pub encoding: crate::data::prob_map::MapEncoding,
+    /// zstd level.
+    pub level: i32,
+}
+
+/// Fingerprints of a blend's shards: the members' weights and shard fingerprints, the size,
+/// encoding, level and the shard's plan range.
+pub fn blend_fingerprints(inputs: &BlendInputs<'_>, ranges: &[Range<usize>]) -> Vec<u64> {
+    let mut base = Fnv64::default();
+    base.field(b"blend-v1")
+        .field(&inputs.size.to_le_bytes())
+        .field(inputs.encoding.name().as_bytes())
+        .field(&inputs.level.to_le_bytes());
+    for (weight, manifest) in inputs.members {
+        base.field(b"member").field(&weight.to_le_bytes());
+        for s in &manifest.shards {
+            base.field(&s.fingerprint.to_le_bytes());
+        }
+    }
+    ranges
+        .iter()
+        .map(|r| {
+            let mut h = base;
+            h.field(&(r.start as u64).to_le_bytes())
+                .field(&(r.end as u64).to_le_bytes());
+            h.0
+        })
+        .collect()
+}
+
 /// A content hash of a file (FNV-1a of its bytes, read in 1 MiB blocks).
 pub fn file_fingerprint(path: &std::path::Path) -> Result<u64, DataError> {
     use std::io::Read;
