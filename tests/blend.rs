@@ -33,7 +33,13 @@ fn write_set(dir: &Path, m: usize, ids: &[usize], n_train: usize, side: usize, e
             let train = k < n_train;
             let probs: Vec<f32> = (0..side * side).map(|i| prob(m, k, i, side)).collect();
             let truth: Vec<u8> = (0..side * side)
-                .map(|i| if (i / side + k) % 5 == 0 { 255 } else { 0 })
+                .map(|i| {
+                    if (i / side + k).is_multiple_of(5) {
+                        255
+                    } else {
+                        0
+                    }
+                })
                 .collect();
             Record {
                 meta: RecordMeta {
