@@ -96,7 +96,9 @@ fn run_executes_every_declared_stage_and_a_rerun_redoes_nothing() {
 
     let second = go();
     let err = String::from_utf8_lossy(&second.stderr).to_string();
-    assert_eq!(err.matches("is up to date").count(), 2, "{err}");
+    // both prediction sets, the sweep and the submission
+    assert_eq!(err.matches("is up to date").count(), 4, "{err}");
+    assert!(err.contains("sweep: ") && err.contains("submit: "), "{err}");
     assert!(!err.contains("epoch   0:"), "no epoch trained again: {err}");
     assert_eq!(
         std::fs::read(run_dir.join("metrics.jsonl")).unwrap(),
@@ -122,6 +124,9 @@ fn run_executes_every_declared_stage_and_a_rerun_redoes_nothing() {
     );
     let err = String::from_utf8_lossy(&third.stderr).to_string();
     assert!(!err.contains("epoch   0:"), "{err}");
+    // the sweep's inputs did not change; the submission's settings did
+    assert_eq!(err.matches("is up to date").count(), 3, "{err}");
+    assert!(!err.contains("submission.csv is up to date"), "{err}");
     assert_eq!(
         std::fs::read(run_dir.join("metrics.jsonl")).unwrap(),
         metrics

@@ -2,16 +2,22 @@
 //! blend → sweep → submit, each as its own command would run it. Every stage resumes or skips
 //! by itself: training continues from the last complete epoch and reports a finished run
 //! without training again, a prediction set (or blend) whose inputs and settings did not change
-//! is up to date, and the sweep and the submission (seconds) are rewritten atomically from the
-//! current predictions. Interrupted anywhere, the same command continues.
+//! is up to date, and the sweep and the submission are skipped when their outputs exist and
+//! their inputs (the prediction sets' manifests, the grid file, the `[submit]` settings) hash
+//! as they did when they were written (`<run dir>/.stamps/`), else rewritten atomically.
+//! Interrupted anywhere, the same command continues.
 
 use super::cluster::ClusterArgs;
 use super::pipeline_job::{run_dir_of, store_of};
 use super::{blend, predict, submit, sweep, train};
 use anyhow::Context;
 use clap::Args;
+use data_prep::atomic::write_bytes_atomic;
+use data_prep::shard::format::Fnv64;
+use data_prep::shard::MANIFEST_FILE;
 use pneumoflow::config::Pipeline;
-use std::path::PathBuf;
+use pneumoflow::data::predictions::prediction_sets;
+use std::path::{Path, PathBuf};
 
 /// Arguments of `pneumoflow run`.
 #[derive(Debug, Args)]
@@ -82,10 +88,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             "sweep" => {
                 let config = pipeline.sweep.clone().expect("declared");
                 let store = store_of(&pipeline, &run_dir);
+                let predictions = store.join(&config.predictions);
+                let out = config.out.clone().unwrap_or_else(|| run_dir.join("sweep"));
+                let stamp = Stamp::new(
+                    &run_dir,
+                    "sweep",
+                    &[out.join("sweep.csv"), out.join("sweep.png")],
+                )
+                .with_sets(&predictions)
+                .with_file(&config.grid);
+                if stamp.is_current() {
+                    eprintln!("sweep: {} is up to date", out.display());
+                    continue;
+                }
                 sweep::run(sweep::SweepArgs {
-                    predictions: store.join(&config.predictions),
+                    predictions,
                     grid: config.grid.clone(),
-                    out: Some(config.out.clone().unwrap_or_else(|| run_dir.join("sweep"))),
+                    out: Some(out),
                     top: 5,
                     watch: false,
                     interval: 10.0,
@@ -98,17 +117,91 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                         connect_timeout: 60,
                     },
                 })
+                .and_then(|()| stamp.record())
             }
-            _ => submit::run(submit::SubmitArgs {
-                pipeline: args.pipeline.clone(),
-                predictions: None,
-                out: None,
-                run_dir: Some(run_dir.clone()),
-                overrides: args.overrides.clone(),
-            }),
+            _ => {
+                let config = pipeline.submit.clone().expect("declared");
+                let set = store_of(&pipeline, &run_dir).join(&config.predictions);
+                let csv = (config.out.clone()).unwrap_or_else(|| run_dir.join("submission.csv"));
+                let stamp = Stamp::new(&run_dir, "submit", std::slice::from_ref(&csv))
+                    .with_sets(&set)
+                    .with_bytes(format!("{config:?}").as_bytes());
+                if stamp.is_current() {
+                    eprintln!("submit: {} is up to date", csv.display());
+                    continue;
+                }
+                submit::run(submit::SubmitArgs {
+                    pipeline: args.pipeline.clone(),
+                    predictions: None,
+                    out: None,
+                    run_dir: Some(run_dir.clone()),
+                    overrides: args.overrides.clone(),
+                })
+                .and_then(|()| stamp.record())
+            }
         };
         result.with_context(|| format!("run: stage {stage}"))?;
     }
     eprintln!("run: done ({})", run_dir.display());
     Ok(())
+}
+
+/// A stage's inputs as one hash, kept in `<run dir>/.stamps/<stage>` once the stage has written
+/// its outputs.
+struct Stamp {
+    file: PathBuf,
+    outputs: Vec<PathBuf>,
+    hash: Fnv64,
+}
+
+impl Stamp {
+    fn new(run_dir: &Path, stage: &str, outputs: &[PathBuf]) -> Stamp {
+        let mut hash = Fnv64::default();
+        hash.field(stage.as_bytes());
+        Stamp {
+            file: run_dir.join(".stamps").join(stage),
+            outputs: outputs.to_vec(),
+            hash,
+        }
+    }
+
+    fn with_bytes(mut self, bytes: &[u8]) -> Stamp {
+        self.hash.field(bytes);
+        self
+    }
+
+    /// A file's bytes (missing: an empty field, so the stage runs and reports it).
+    fn with_file(self, path: &Path) -> Stamp {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        self.with_bytes(&bytes)
+    }
+
+    /// The manifests of the prediction set(s) at `path` (a set, or a store of them); each
+    /// manifest names its shards' fingerprints, so it changes whenever a set is rewritten.
+    fn with_sets(mut self, path: &Path) -> Stamp {
+        for (name, dir) in prediction_sets(path).unwrap_or_default() {
+            self.hash.field(name.as_bytes());
+            let manifest = std::fs::read(dir.join(MANIFEST_FILE)).unwrap_or_default();
+            self.hash.field(&manifest);
+        }
+        self
+    }
+
+    fn hex(&self) -> String {
+        format!("{:016x}", self.hash.0)
+    }
+
+    /// Whether every output exists and the inputs hash as when they were written.
+    fn is_current(&self) -> bool {
+        self.outputs.iter().all(|o| o.is_file())
+            && std::fs::read_to_string(&self.file).is_ok_and(|s| s.trim() == self.hex())
+    }
+
+    /// Records the inputs the outputs were just written from.
+    fn record(&self) -> anyhow::Result<()> {
+        let dir = self.file.parent().expect("a stamp directory");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        write_bytes_atomic(&self.file, format!("{}\n", self.hex()).as_bytes())
+            .with_context(|| format!("writing {}", self.file.display()))
+    }
 }
