@@ -142,7 +142,7 @@ fn legacy_transform_files_and_shipped_pipelines_load() {
         if path.extension().is_some_and(|e| e == "toml") {
             let p = Pipeline::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
             assert!(
-                p.augment.is_some() || p.train.is_some(),
+                p.augment.is_some() || p.train.is_some() || p.blend.is_some(),
                 "{}",
                 path.display()
             );
