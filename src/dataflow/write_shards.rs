@@ -1,9 +1,10 @@
 //! `write_shards`: routes compressed records to the worker that owns their output shard
-//! (exchange by shard number) and writes each shard, atomically and in plan order, once all its
-//! records have arrived. Output bytes therefore never depend on the number of workers or
+//! (exchange by shard number) and appends each record to its shard file as soon as the records
+//! before it in plan order are there ([`TaskWriter`]); the file is completed and renamed into
+//! place, atomically, once all its records have arrived. Output bytes therefore never depend on the number of workers or
 //! processes. Emits [`WriteEvent`]s: records received (for progress) and one outcome per shard.
 
-use crate::data::writer::{write_task, ShardOutcome, ShardTask};
+use crate::data::writer::{ShardOutcome, ShardTask, TaskWriter};
 use crate::data::RecordError;
 use data_prep::shard::EncodedRecord;
 use serde::{Deserialize, Serialize};
@@ -46,18 +47,19 @@ impl<'s> WriteShards<'s> for StreamVec<'s, usize, Payload> {
             Exchange::new(move |(i, _): &Payload| tasks_number(&route, *i) as u64),
             "WriteShards",
             move |_cap, _info| {
-                let mut buffers: BTreeMap<usize, Vec<Payload>> = BTreeMap::new();
+                let mut writers: BTreeMap<usize, TaskWriter> = BTreeMap::new();
                 move |input, output| {
                     input.for_each(|cap, data| {
                         let mut session = output.session(&cap);
                         session.give(WriteEvent::Received(data.len()));
                         for (i, r) in data.drain(..) {
                             let t = tasks_number(&task_of, i);
-                            let buf = buffers.entry(t).or_default();
-                            buf.push((i, r));
-                            if buf.len() == tasks[t].items.len() {
-                                let recs = buffers.remove(&t).unwrap_or_default();
-                                session.give(WriteEvent::Shard(write_task(&tasks[t], recs)));
+                            let writer = writers
+                                .entry(t)
+                                .or_insert_with(|| TaskWriter::new(tasks[t].clone()));
+                            if let Some(outcome) = writer.push(i, r) {
+                                writers.remove(&t);
+                                session.give(WriteEvent::Shard(outcome));
                             }
                         }
                     });

@@ -17,7 +17,8 @@ pub use format::{MaskKind, Record, RecordMeta, Split};
 pub use manifest::{Manifest, ManifestRecord, ShardInfo, MANIFEST_FILE};
 pub use reader::{Decoder, ShardFile};
 pub use writer::{
-    encode_record, write_shard, EncodedRecord, RecordCompressor, ShardSummary, DEFAULT_LEVEL,
+    encode_record, write_shard, EncodedRecord, RecordCompressor, ShardStream, ShardSummary,
+    DEFAULT_LEVEL,
 };
 
 use std::collections::HashMap;

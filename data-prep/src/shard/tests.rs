@@ -586,3 +586,30 @@ mod proptests {
         }
     }
 }
+
+#[test]
+fn an_unfinished_stream_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(shard_file_name(0));
+    let enc: Vec<EncodedRecord> = sample()
+        .iter()
+        .map(|r| encode_record(r, DEFAULT_LEVEL).unwrap())
+        .collect();
+    let mut stream = ShardStream::create(&path).unwrap();
+    stream.append(&enc[0]).unwrap();
+    assert_eq!(stream.len(), 1);
+    drop(stream);
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Finished, it holds what write_shard writes.
+    let mut stream = ShardStream::create(&path).unwrap();
+    for e in &enc {
+        stream.append(e).unwrap();
+    }
+    let summary = stream.finish(7).unwrap();
+    let streamed = std::fs::read(&path).unwrap();
+    let other = dir.path().join(shard_file_name(1));
+    assert_eq!(write_shard(&other, &enc, 7).unwrap(), summary);
+    assert_eq!(std::fs::read(&other).unwrap(), streamed);
+    assert_eq!(ShardFile::open(&path).unwrap().len(), 3);
+}

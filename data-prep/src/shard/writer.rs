@@ -1,13 +1,13 @@
 //! Encodes records (zstd, one frame per record) and writes whole shard files atomically.
 
 use super::format::{
-    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, ENTRY_LEN, HEADER_LEN,
-    MAX_RECORD_PIXELS, VERSION,
+    Header, IndexEntry, MaskKind, Record, RecordMeta, DATA_START, MAX_RECORD_PIXELS, VERSION,
 };
 use super::ShardError;
-use crate::atomic::write_atomic;
-use std::io::Write;
-use std::path::Path;
+use crate::atomic::{sync_dir, temp_path};
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 /// Default zstd level for record payloads: a "fast" level, which keeps literals raw and finds
 /// matches only (masks and flat backgrounds still shrink), so reads run near memcpy speed
@@ -163,14 +163,68 @@ pub fn write_shard(
     records: &[EncodedRecord],
     fingerprint: u64,
 ) -> Result<ShardSummary, ShardError> {
-    let mut index = Vec::with_capacity(records.len() * ENTRY_LEN);
-    let mut ids = Vec::new();
-    let mut offset = DATA_START;
-    let mut raw_bytes = 0u64;
+    let mut stream = ShardStream::create(path)?;
     for r in records {
+        stream.append(r)?;
+    }
+    stream.finish(fingerprint)
+}
+
+/// One shard file written record by record: payloads go to a temp file beside `path` as they are
+/// appended (so a writer holds one record at a time, not the shard), and [`ShardStream::finish`]
+/// adds the index and id table, writes the header, fsyncs and renames the file into place (then
+/// fsyncs the directory). The bytes equal [`write_shard`]'s for the same records. Dropped
+/// unfinished (an error, a failed record), it removes its temp file and `path` is untouched.
+pub struct ShardStream {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+    index: Vec<u8>,
+    ids: Vec<u8>,
+    offset: u64,
+    raw_bytes: u64,
+    records: u64,
+}
+
+impl ShardStream {
+    /// Starts the shard file `path` (a temp file beside it until [`ShardStream::finish`]).
+    pub fn create(path: &Path) -> Result<ShardStream, ShardError> {
+        let tmp = temp_path(path);
+        let mut stream = ShardStream {
+            path: path.to_path_buf(),
+            tmp,
+            out: None,
+            index: Vec::new(),
+            ids: Vec::new(),
+            offset: DATA_START,
+            raw_bytes: 0,
+            records: 0,
+        };
+        let file = File::create(&stream.tmp).map_err(|e| stream.io(e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        // The header's place (written by finish) and the padding up to the data region.
+        out.write_all(&[0u8; DATA_START as usize])
+            .map_err(|e| stream.io(e))?;
+        stream.out = Some(out);
+        Ok(stream)
+    }
+
+    fn io(&self, source: std::io::Error) -> ShardError {
+        ShardError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends `r` as the next record of the shard.
+    pub fn append(&mut self, r: &EncodedRecord) -> Result<(), ShardError> {
         let m = &r.meta;
+        let out = self.out.as_mut().expect("an unfinished stream");
+        if let Err(e) = out.write_all(&r.payload) {
+            return Err(self.io(e));
+        }
         IndexEntry {
-            offset,
+            offset: self.offset,
             comp_len: r.payload.len() as u32,
             raw_len: r.raw_len,
             crc: r.crc,
@@ -184,43 +238,72 @@ pub fn write_shard(
             fold: m.fold,
             pixel_bytes: r.pixel_bytes,
             n_objects: m.n_objects,
-            id_offset: ids.len() as u32,
+            id_offset: self.ids.len() as u32,
             id_len: m.id.len() as u32,
         }
-        .encode(&mut index);
-        ids.extend_from_slice(m.id.as_bytes());
-        offset += r.payload.len() as u64;
-        raw_bytes += r.raw_len as u64;
+        .encode(&mut self.index);
+        self.ids.extend_from_slice(m.id.as_bytes());
+        self.offset += r.payload.len() as u64;
+        self.raw_bytes += r.raw_len as u64;
+        self.records += 1;
+        Ok(())
     }
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(&index);
-    crc.update(&ids);
-    let header = Header {
-        version: VERSION,
-        record_count: records.len() as u64,
-        index_offset: offset,
-        index_len: index.len() as u64,
-        ids_offset: offset + index.len() as u64,
-        ids_len: ids.len() as u64,
-        fingerprint,
-        index_crc: crc.finalize(),
-    };
-    write_atomic(path, |w| {
-        w.write_all(&header.encode())?;
-        w.write_all(&vec![0u8; DATA_START as usize - HEADER_LEN])?;
-        for r in records {
-            w.write_all(&r.payload)?;
+
+    /// Records appended so far.
+    pub fn len(&self) -> usize {
+        self.records as usize
+    }
+
+    /// Whether no record was appended yet.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+
+    /// Completes the file: index, id table, header (with `fingerprint`), fsync, rename over
+    /// `path`, fsync of the directory.
+    pub fn finish(mut self, fingerprint: u64) -> Result<ShardSummary, ShardError> {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&self.index);
+        crc.update(&self.ids);
+        let header = Header {
+            version: VERSION,
+            record_count: self.records,
+            index_offset: self.offset,
+            index_len: self.index.len() as u64,
+            ids_offset: self.offset + self.index.len() as u64,
+            ids_len: self.ids.len() as u64,
+            fingerprint,
+            index_crc: crc.finalize(),
+        };
+        let mut out = self.out.take().expect("an unfinished stream");
+        let written = (|| {
+            out.write_all(&self.index)?;
+            out.write_all(&self.ids)?;
+            let mut file = out.into_inner().map_err(|e| e.into_error())?;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&header.encode())?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&self.tmp, &self.path)?;
+            sync_dir(&self.path)
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&self.tmp);
+            return Err(self.io(e));
         }
-        w.write_all(&index)?;
-        w.write_all(&ids)
-    })
-    .map_err(|source| ShardError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(ShardSummary {
-        records: records.len(),
-        bytes: header.ids_offset + header.ids_len,
-        raw_bytes,
-    })
+        Ok(ShardSummary {
+            records: self.records as usize,
+            bytes: header.ids_offset + header.ids_len,
+            raw_bytes: self.raw_bytes,
+        })
+    }
+}
+
+impl Drop for ShardStream {
+    fn drop(&mut self) {
+        // Unfinished: the temp file goes; `finish` takes `out` before renaming.
+        if self.out.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }

@@ -1,10 +1,12 @@
-//! Writing one shard task: its compressed records, in plan order, into one atomic shard file;
-//! and [`RecordEncoder`], which compresses a record on the worker that produced it.
+//! Writing one shard task: its compressed records, appended in plan order as they arrive, into
+//! one atomic shard file ([`TaskWriter`]); and [`RecordEncoder`], which compresses a record on
+//! the worker that produced it.
 
 use super::plan::ShardTask;
 use crate::data::error::{RecordError, RecordOrigin, Stage};
-use data_prep::shard::{write_shard, EncodedRecord, Record, RecordCompressor, ShardSummary};
+use data_prep::shard::{EncodedRecord, Record, RecordCompressor, ShardStream, ShardSummary};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What happened to one shard task. Plain data, so outcomes are gathered across processes.
@@ -46,40 +48,132 @@ impl ShardOutcome {
     }
 }
 
-/// Writes `task`'s shard from its records (all of them, any order): sorted into plan order,
-/// written atomically; nothing is written if any record failed.
+/// Writes `task`'s shard from its records (all of them, any order): in plan order, atomically;
+/// nothing is written if any record failed. One-shot form of [`TaskWriter`].
 pub fn write_task(
     task: &ShardTask,
-    mut records: Vec<(usize, Result<EncodedRecord, RecordError>)>,
+    records: Vec<(usize, Result<EncodedRecord, RecordError>)>,
 ) -> ShardOutcome {
-    records.sort_by_key(|(position, _)| *position);
-    let mut good = Vec::with_capacity(records.len());
-    let mut errors = Vec::new();
-    for (_, r) in records {
-        match r {
-            Ok(e) => good.push(e),
-            Err(e) => errors.push(e),
+    let mut writer = TaskWriter::new(task.clone());
+    let mut outcome = None;
+    for (position, record) in records {
+        outcome = writer.push(position, record);
+    }
+    outcome.expect("every record of the task")
+}
+
+/// Writes one shard task as its records arrive, in any order: each record is appended to the
+/// shard file ([`ShardStream`]) as soon as every record before it in plan order has been, so a
+/// writer holds only records that arrived early, never the whole shard. A failed record stops
+/// the file (its temp file is removed) and the task reports every failed record, in plan order,
+/// once all have arrived; an I/O error reports the output failure.
+pub struct TaskWriter {
+    task: ShardTask,
+    /// The next plan position to append.
+    next: usize,
+    /// Records that arrived before their turn.
+    early: BTreeMap<usize, EncodedRecord>,
+    stream: Option<ShardStream>,
+    errors: Vec<(usize, RecordError)>,
+    output_error: Option<String>,
+    received: usize,
+}
+
+impl TaskWriter {
+    /// A writer for `task` (nothing is created until its first record can be appended).
+    pub fn new(task: ShardTask) -> TaskWriter {
+        TaskWriter {
+            next: task.items.start,
+            task,
+            early: BTreeMap::new(),
+            stream: None,
+            errors: Vec::new(),
+            output_error: None,
+            received: 0,
         }
     }
-    if !errors.is_empty() {
-        return ShardOutcome::RecordsFailed {
-            number: task.number,
-            errors,
-        };
+
+    /// Takes the record at plan `position`; returns the task's outcome with its last record.
+    ///
+    /// # Panics
+    /// If `position` is not one of the task's, or arrives twice.
+    pub fn push(
+        &mut self,
+        position: usize,
+        record: Result<EncodedRecord, RecordError>,
+    ) -> Option<ShardOutcome> {
+        assert!(
+            self.task.items.contains(&position) && position >= self.next,
+            "plan position {position} is not pending in shard task {}",
+            self.task.number
+        );
+        self.received += 1;
+        match record {
+            Err(e) => {
+                self.errors.push((position, e));
+                self.stream = None; // removes the temp file
+                self.early.clear();
+            }
+            Ok(r) if self.errors.is_empty() && self.output_error.is_none() => {
+                let previous = self.early.insert(position, r);
+                assert!(previous.is_none(), "plan position {position} arrived twice");
+                self.append_ready();
+            }
+            Ok(_) => {}
+        }
+        (self.received == self.task.items.len()).then(|| self.outcome())
     }
-    match write_shard(&task.path, &good, task.fingerprint) {
-        Ok(summary) => ShardOutcome::Written {
-            number: task.number,
-            summary,
-        },
-        Err(e) => ShardOutcome::OutputFailed {
-            number: task.number,
-            path: task.path.clone(),
-            problem: match e {
-                data_prep::shard::ShardError::Io { source, .. } => source.to_string(),
-                other => other.to_string(),
+
+    /// Appends the records whose turn has come.
+    fn append_ready(&mut self) {
+        while let Some(r) = self.early.remove(&self.next) {
+            let appended = match &mut self.stream {
+                Some(s) => s.append(&r),
+                slot => {
+                    ShardStream::create(&self.task.path).and_then(|s| slot.insert(s).append(&r))
+                }
+            };
+            if let Err(e) = appended {
+                self.output_error = Some(io_problem(e));
+                self.stream = None;
+                self.early.clear();
+                return;
+            }
+            self.next += 1;
+        }
+    }
+
+    fn outcome(&mut self) -> ShardOutcome {
+        let number = self.task.number;
+        if !self.errors.is_empty() {
+            let mut errors = std::mem::take(&mut self.errors);
+            errors.sort_by_key(|(position, _)| *position);
+            return ShardOutcome::RecordsFailed {
+                number,
+                errors: errors.into_iter().map(|(_, e)| e).collect(),
+            };
+        }
+        let finished = match (self.output_error.take(), self.stream.take()) {
+            (Some(problem), _) => Err(problem),
+            (None, Some(stream)) => stream.finish(self.task.fingerprint).map_err(io_problem),
+            (None, None) => Err("no record reached the shard writer".into()),
+        };
+        match finished {
+            Ok(summary) => ShardOutcome::Written { number, summary },
+            Err(problem) => ShardOutcome::OutputFailed {
+                number,
+                path: self.task.path.clone(),
+                problem,
             },
-        },
+        }
+    }
+}
+
+/// The message of a shard write error (the I/O error itself; the outcome names the file).
+fn io_problem(e: data_prep::shard::ShardError) -> String {
+    match e {
+        data_prep::shard::ShardError::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -115,5 +209,99 @@ impl RecordEncoder {
         compressor
             .encode(&record)
             .map_err(|e| RecordError::new(origin(), Stage::Encode, &e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use data_prep::folds::Fold;
+    use data_prep::shard::{encode_record, RecordMeta, Split};
+
+    fn encoded(k: usize) -> EncodedRecord {
+        let meta = RecordMeta {
+            id: format!("r{k}"),
+            split: Split::Test,
+            height: 4,
+            width: 4,
+            orig_height: 4,
+            orig_width: 4,
+            label: None,
+            fold: Fold::Unassigned,
+            n_objects: 0,
+        };
+        let image = (0..16).map(|i| (i * 11 + k * 7) as u8).collect();
+        encode_record(
+            &Record {
+                meta,
+                image,
+                mask: None,
+            },
+            1,
+        )
+        .unwrap()
+    }
+
+    fn failure(k: usize) -> RecordError {
+        RecordError::new(
+            RecordOrigin::File {
+                path: "in.dcm".into(),
+                id: format!("r{k}"),
+            },
+            Stage::Decode,
+            &"bad",
+        )
+    }
+
+    #[test]
+    fn records_in_any_order_write_the_bytes_of_plan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let task = |number: usize| ShardTask {
+            number,
+            path: dir.path().join(format!("s{number}.pfs")),
+            items: 10..15,
+            fingerprint: 9,
+        };
+        let in_order: Vec<_> = (10..15).map(|p| (p, Ok(encoded(p)))).collect();
+        assert!(matches!(
+            write_task(&task(0), in_order),
+            ShardOutcome::Written { number: 0, .. }
+        ));
+        let mut writer = TaskWriter::new(task(1));
+        for p in [13, 11, 10, 14] {
+            assert_eq!(writer.push(p, Ok(encoded(p))), None);
+        }
+        assert!(writer.early.contains_key(&13), "13 waits for 12");
+        let outcome = writer.push(12, Ok(encoded(12))).unwrap();
+        assert!(matches!(outcome, ShardOutcome::Written { number: 1, .. }));
+        assert_eq!(
+            std::fs::read(dir.path().join("s0.pfs")).unwrap(),
+            std::fs::read(dir.path().join("s1.pfs")).unwrap()
+        );
+    }
+
+    #[test]
+    fn failed_records_leave_no_file_and_are_reported_in_plan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let task = ShardTask {
+            number: 3,
+            path: dir.path().join("s.pfs"),
+            items: 0..4,
+            fingerprint: 0,
+        };
+        let mut writer = TaskWriter::new(task);
+        assert_eq!(writer.push(0, Ok(encoded(0))), None);
+        assert_eq!(writer.push(3, Err(failure(3))), None);
+        assert_eq!(writer.push(1, Err(failure(1))), None);
+        match writer.push(2, Ok(encoded(2))).unwrap() {
+            ShardOutcome::RecordsFailed { number, errors } => {
+                assert_eq!(number, 3);
+                let ids: Vec<&str> = errors.iter().map(|e| e.origin.id()).collect();
+                assert_eq!(ids, ["r1", "r3"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 }
