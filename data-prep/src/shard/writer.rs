@@ -108,8 +108,9 @@ impl RecordCompressor {
         };
         let raw_len_u32 = u32::try_from(raw_len)
             .map_err(|_| bad(format!("payload of {raw_len} bytes exceeds 4 GiB")))?;
-        // Compressed straight into the payload, then shrunk in place: shards hold many payloads
-        // until they are written.
+        // Compressed straight into the payload, which keeps its capacity: writers append a
+        // record and free it (ShardStream), so the next record's payload reuses the same warm
+        // memory instead of a shrunken copy in fresh pages.
         let mut payload = Vec::with_capacity(zstd::zstd_safe::compress_bound(raw_len));
         match (mask, &rec.mask) {
             (MaskKind::Stored, Some(m)) => {
@@ -125,7 +126,6 @@ impl RecordCompressor {
             _ => self.ctx.compress_to_buffer(&rec.image, &mut payload),
         }
         .map_err(|e| bad(e.to_string()))?;
-        payload.shrink_to_fit();
         Ok(EncodedRecord {
             meta: rec.meta.clone(),
             mask,
