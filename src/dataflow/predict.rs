@@ -1,7 +1,8 @@
 //! The prediction graph: plan positions → read + the validation/test transforms (a resize to the
 //! network's side) on every worker → batches → `in_order`: worker 0 owns the device and predicts
-//! each batch (checkpoints averaged, TTA) → the map resized to the record's size, encoded (u8 or f16), with
-//! the record's ground truth → compress → shard writers (exchange by shard).
+//! each batch (checkpoints averaged, TTA) → the maps spread over the workers (exchange by plan
+//! position), each resized to its record's size, encoded (u8 or f16) with the record's ground
+//! truth and compressed there → shard writers (exchange by shard).
 
 use super::batch::{BatchOutput, BatchSamples};
 use super::encode::EncodeRecords;
@@ -15,9 +16,11 @@ use crate::data::predictions::{prediction_record, MapEncoding};
 use crate::data::writer::{ShardOutcome, ShardTask};
 use crate::data::{Dataset, RecordError, Stage};
 use crate::predict::Predictor;
-use data_prep::shard::{Decoder, Record};
+use data_prep::shard::Decoder;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use timely::dataflow::operators::vec::Map;
+use timely::dataflow::operators::Exchange;
 
 /// The predictor shared with the worker that owns the device.
 pub type SharedPredictor = Arc<Mutex<Option<Predictor>>>;
@@ -43,6 +46,15 @@ pub struct PredictJob {
     pub encoding: MapEncoding,
 }
 
+/// One image's probability map at the network's side, on its way from the device worker to the
+/// worker that stores it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct NetMap {
+    width: usize,
+    height: usize,
+    probs: Vec<f32>,
+}
+
 /// Runs the prediction graph; `progress(n)` is called on process 0 as maps reach their writers.
 /// Returns the outcome of every task (on process 0), by shard number.
 pub fn run_predict(
@@ -62,10 +74,12 @@ pub fn run_predict(
         move |_info, positions| {
             let (records, todo_in) = (Arc::clone(&job.records), Arc::clone(&todo));
             let (source, origin_set) = (Arc::clone(&job.dataset), Arc::clone(&job.dataset));
-            let (records_out, todo_out) = (Arc::clone(&job.records), Arc::clone(&todo));
+            let todo_out = Arc::clone(&todo);
+            let records_map = Arc::clone(&job.records);
             let origin_records = Arc::clone(&job.records);
             let predictor = Arc::clone(&job.predictor);
             let groups = Arc::clone(&job.groups);
+            let encoding = job.encoding;
             let mut decoder = Decoder::new();
             positions
                 .map(move |p: usize| SampleRequest {
@@ -91,31 +105,43 @@ pub fn run_predict(
                             (Err(e), _) => Err(e.to_string()),
                             (Ok(_), None) => Err("no predictor on this worker".into()),
                         };
+                        // One map per image, to be finished on the data workers.
                         (first..first + n)
                             .enumerate()
                             .map(|(i, p)| {
-                                let plan = todo_out[p];
-                                let index = records_out[plan];
-                                let record = match &maps {
+                                let map = match &maps {
                                     Ok(((w, h), m)) => {
                                         let per = w * h;
-                                        source.read(index, &mut decoder).map(|s| {
-                                            let map = &m[i * per..(i + 1) * per];
-                                            prediction_record(s, map, *w, *h, job.encoding)
+                                        Ok(NetMap {
+                                            width: *w,
+                                            height: *h,
+                                            probs: m[i * per..(i + 1) * per].to_vec(),
                                         })
                                     }
-                                    Err(problem) => Err(RecordError::new(
-                                        source.origin(index),
-                                        Stage::Predict,
-                                        problem,
-                                    )),
+                                    Err(problem) => Err(problem.clone()),
                                 };
-                                (plan, record)
+                                (todo_out[p], map)
                             })
-                            .collect::<Vec<(usize, Result<Record, RecordError>)>>()
+                            .collect::<Vec<(usize, Result<NetMap, String>)>>()
                     },
                 )
                 .flat_map(|v| v)
+                // The maps spread over the workers, which resize, encode and compress them.
+                .exchange(|(plan, _)| *plan as u64)
+                .map(move |(plan, map)| {
+                    let index = records_map[plan];
+                    let record = match map {
+                        Ok(m) => source
+                            .read(index, &mut decoder)
+                            .map(|s| prediction_record(s, &m.probs, m.width, m.height, encoding)),
+                        Err(problem) => Err(RecordError::new(
+                            source.origin(index),
+                            Stage::Predict,
+                            &problem,
+                        )),
+                    };
+                    (plan, record)
+                })
                 .encode_records(job.level, move |j| origin_set.origin(origin_records[j]))
                 .write_shards(Arc::clone(&job.tasks))
         },
