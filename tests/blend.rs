@@ -249,6 +249,42 @@ fn blends_are_weighted_sums_in_member_order_and_run_to_a_submission() {
     let k: usize = got.meta.id[3..].parse().unwrap();
     assert_eq!(got.image, MapEncoding::F16.encode(&expected(k)));
 
+    // At a size no member has, the maps are resized and the first member's truth is
+    // nearest-resized (each 32² pixel becomes 2x2 at 64²).
+    let big = root.join("big");
+    run_ok(bin().arg("blend").arg(&p).arg("--out").arg(&big).args([
+        "--set",
+        "blend.size=64",
+        "--set",
+        "blend.sets=[\"valid-top\"]",
+    ]));
+    let v64 = open_prediction_set(&big.join("valid-top")).unwrap();
+    assert_eq!(v64.manifest().size, 64);
+    let got = v64.read(2, &mut dec).unwrap();
+    let member = a_valid.read(2, &mut dec).unwrap();
+    let k: usize = got.meta.id[3..].parse().unwrap();
+    let a64 = resize_map(&MapEncoding::U8.decode(&member.image), 32, 32, 64, 64);
+    let b16: Vec<f32> = MapEncoding::F16.decode(
+        &MapEncoding::F16.encode(&(0..16 * 16).map(|i| prob(1, k, i, 16)).collect::<Vec<_>>()),
+    );
+    let b64 = resize_map(&b16, 16, 16, 64, 64);
+    let want: Vec<f32> = a64
+        .iter()
+        .zip(&b64)
+        .map(|(&a, &b)| {
+            let mut acc = 0f32;
+            acc += 0.7f32 * a;
+            acc += 0.3f32 * b;
+            acc
+        })
+        .collect();
+    assert_eq!(got.image, MapEncoding::U8.encode(&want));
+    let truth = member.mask.unwrap();
+    let want_truth: Vec<u8> = (0..64 * 64)
+        .map(|i| truth[(i / 64 / 2) * 32 + (i % 64) / 2])
+        .collect();
+    assert_eq!(got.mask, Some(want_truth));
+
     // run: blend (up to date) -> sweep over the blended out-of-fold maps -> submission.
     let run_dir = root.join("run");
     run_ok(bin().arg("run").arg(&p).arg("--run-dir").arg(&run_dir));
@@ -306,6 +342,19 @@ fn blend_errors_name_the_key_the_member_and_the_image() {
     );
     let err = run_err(bin().arg("blend").arg(&p).arg("--out").arg(&a));
     assert!(err.contains("blend.members[0]'s store"), "{err}");
+    // A pipeline that also predicts: the blend may not write over predict's store.
+    let both = root.join("both.toml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(
+        &both,
+        format!(
+            "{text}\n[predict]\nout = \"{}\"\n",
+            root.join("blended").display()
+        ),
+    )
+    .unwrap();
+    let err = run_err(bin().arg("blend").arg(&both));
+    assert!(err.contains("also where [predict] writes"), "{err}");
     assert!(
         open_prediction_set(&a.join("valid-top")).is_ok(),
         "the member is untouched"

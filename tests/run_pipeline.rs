@@ -113,7 +113,9 @@ fn run_executes_every_declared_stage_and_a_rerun_redoes_nothing() {
         csv
     );
 
-    // Changing a later stage's settings keeps the training run: nothing is trained again.
+    // Changing a later stage's settings keeps the training run: nothing is trained again. The
+    // sweep's output changed by hand since it was written is written again.
+    std::fs::write(run_dir.join("sweep/sweep.csv"), "edited\n").unwrap();
     let third = run_ok(
         bin()
             .arg("run")
@@ -124,9 +126,13 @@ fn run_executes_every_declared_stage_and_a_rerun_redoes_nothing() {
     );
     let err = String::from_utf8_lossy(&third.stderr).to_string();
     assert!(!err.contains("epoch   0:"), "{err}");
-    // the sweep's inputs did not change; the submission's settings did
-    assert_eq!(err.matches("is up to date").count(), 3, "{err}");
+    // the sweep's output was edited; the submission's settings changed
+    assert_eq!(err.matches("is up to date").count(), 2, "{err}");
     assert!(!err.contains("submission.csv is up to date"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(run_dir.join("sweep/sweep.csv")).unwrap(),
+        csv
+    );
     assert_eq!(
         std::fs::read(run_dir.join("metrics.jsonl")).unwrap(),
         metrics

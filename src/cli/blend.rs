@@ -3,7 +3,7 @@
 //! `sweep` and `submit` read it like any other set.
 
 use super::cluster::default_workers;
-use super::pipeline_job::{run_dir_of, store_of};
+use super::pipeline_job::{blend_store_of, predict_store_of, run_dir_of};
 use super::progress::{bar, report_outcome};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -26,7 +26,8 @@ pub struct BlendArgs {
     /// The run directory (default: `runs/<pipeline file stem>`).
     #[arg(long)]
     pub run_dir: Option<PathBuf>,
-    /// The blend's prediction store (default: `blend.out`, else `<run dir>/predictions`).
+    /// The blend's prediction store (default: `blend.out`, else `<run dir>/predictions`, or
+    /// `<run dir>/blend` when the pipeline also has `[predict]`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -50,8 +51,19 @@ pub fn run(args: BlendArgs) -> anyhow::Result<()> {
     let store = args
         .out
         .clone()
-        .unwrap_or_else(|| store_of(&pipeline, &run_dir));
+        .unwrap_or_else(|| blend_store_of(&pipeline, &run_dir));
     refuse_member_stores(&store, &config)?;
+    if pipeline.predict.is_some() {
+        let predicted = predict_store_of(&pipeline, &run_dir);
+        if super::absolute(&predicted) == super::absolute(&store) {
+            bail!(
+                "{}: the blend's store {} is also where [predict] writes; set blend.out to another \
+                 directory",
+                pipeline.origin,
+                store.display()
+            );
+        }
+    }
     let workers = args
         .workers
         .map(|w| w as usize)

@@ -58,11 +58,32 @@ pub fn run_dir_of(arg: Option<&Path>, pipeline_file: &Path) -> PathBuf {
     })
 }
 
-/// The pipeline's prediction store: `predict.out`, else `blend.out`, else `<run dir>/predictions`.
-pub fn store_of(pipeline: &pneumoflow::config::Pipeline, run_dir: &Path) -> PathBuf {
+/// The store `predict` writes: `predict.out`, else `<run dir>/predictions`.
+pub fn predict_store_of(pipeline: &pneumoflow::config::Pipeline, run_dir: &Path) -> PathBuf {
     (pipeline.predict.as_ref().and_then(|p| p.out.clone()))
-        .or_else(|| pipeline.blend.as_ref().and_then(|b| b.out.clone()))
         .unwrap_or_else(|| run_dir.join("predictions"))
+}
+
+/// The store `blend` writes: `blend.out`, else `<run dir>/predictions`, or `<run dir>/blend` when
+/// the pipeline also predicts (a blend never writes over predict's sets).
+pub fn blend_store_of(pipeline: &pneumoflow::config::Pipeline, run_dir: &Path) -> PathBuf {
+    (pipeline.blend.as_ref().and_then(|b| b.out.clone())).unwrap_or_else(|| {
+        run_dir.join(if pipeline.predict.is_some() {
+            "blend"
+        } else {
+            "predictions"
+        })
+    })
+}
+
+/// The store `sweep` and `submit` read: the blend's when the pipeline declares `[blend]` (its
+/// last prediction stage), else predict's.
+pub fn store_of(pipeline: &pneumoflow::config::Pipeline, run_dir: &Path) -> PathBuf {
+    if pipeline.blend.is_some() {
+        blend_store_of(pipeline, run_dir)
+    } else {
+        predict_store_of(pipeline, run_dir)
+    }
 }
 
 /// Device and thread flags of the torch commands.

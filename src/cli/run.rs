@@ -2,9 +2,10 @@
 //! blend → sweep → submit, each as its own command would run it. Every stage resumes or skips
 //! by itself: training continues from the last complete epoch and reports a finished run
 //! without training again, a prediction set (or blend) whose inputs and settings did not change
-//! is up to date, and the sweep and the submission are skipped when their outputs exist and
-//! their inputs (the prediction sets' manifests, the grid file, the `[submit]` settings) hash
-//! as they did when they were written (`<run dir>/.stamps/`), else rewritten atomically.
+//! is up to date, and the sweep and the submission are skipped when their outputs exist
+//! unchanged (size, modification time) and their inputs (the prediction sets' manifests, the
+//! grid file, the `[submit]` settings, the output paths) hash as they did when they were written
+//! (`<run dir>/.stamps/`), else rewritten atomically.
 //! Interrupted anywhere, the same command continues.
 
 use super::cluster::ClusterArgs;
@@ -158,6 +159,9 @@ impl Stamp {
     fn new(run_dir: &Path, stage: &str, outputs: &[PathBuf]) -> Stamp {
         let mut hash = Fnv64::default();
         hash.field(stage.as_bytes());
+        for o in outputs {
+            hash.field(o.as_os_str().as_encoded_bytes());
+        }
         Stamp {
             file: run_dir.join(".stamps").join(stage),
             outputs: outputs.to_vec(),
@@ -187,21 +191,38 @@ impl Stamp {
         self
     }
 
-    fn hex(&self) -> String {
-        format!("{:016x}", self.hash.0)
+    /// The inputs' hash, then each output with its size and modification time: an output
+    /// rewritten since (by another command) no longer matches.
+    fn text(&self) -> String {
+        let mut text = format!("{:016x}\n", self.hash.0);
+        for o in &self.outputs {
+            let state = std::fs::metadata(o)
+                .ok()
+                .and_then(|m| {
+                    let t = m
+                        .modified()
+                        .ok()?
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .ok()?;
+                    Some(format!("{} {}", m.len(), t.as_nanos()))
+                })
+                .unwrap_or_else(|| "missing".into());
+            text.push_str(&format!("{} {state}\n", o.display()));
+        }
+        text
     }
 
-    /// Whether every output exists and the inputs hash as when they were written.
+    /// Whether every output exists, unchanged since it was written from inputs that hash as now.
     fn is_current(&self) -> bool {
         self.outputs.iter().all(|o| o.is_file())
-            && std::fs::read_to_string(&self.file).is_ok_and(|s| s.trim() == self.hex())
+            && std::fs::read_to_string(&self.file).is_ok_and(|s| s == self.text())
     }
 
-    /// Records the inputs the outputs were just written from.
+    /// Records the inputs the outputs were just written from, and the outputs as written.
     fn record(&self) -> anyhow::Result<()> {
         let dir = self.file.parent().expect("a stamp directory");
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        write_bytes_atomic(&self.file, format!("{}\n", self.hex()).as_bytes())
+        write_bytes_atomic(&self.file, self.text().as_bytes())
             .with_context(|| format!("writing {}", self.file.display()))
     }
 }

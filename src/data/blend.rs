@@ -165,8 +165,9 @@ pub struct Blender {
     members: Vec<MemberSet>,
     size: u32,
     encoding: MapEncoding,
-    /// The member whose ground truth (at the blend's size) the blend keeps.
-    truth_from: usize,
+    /// The member whose ground truth (at the blend's size) the blend keeps; none is stored at
+    /// that size: the first member's, nearest-resized.
+    truth_from: Option<usize>,
 }
 
 impl Blender {
@@ -229,8 +230,7 @@ impl Blender {
         let size = config.size.or(largest).expect("at least one member");
         let truth_from = members
             .iter()
-            .position(|m| m.shards.manifest().size == size)
-            .unwrap_or(0);
+            .position(|m| m.shards.manifest().size == size);
         Ok(Blender {
             name: name.to_string(),
             members,
@@ -298,7 +298,7 @@ impl Blender {
             for (a, &p) in acc.iter_mut().zip(&probs) {
                 *a += m.weight * p;
             }
-            if k == self.truth_from {
+            if Some(k) == self.truth_from {
                 truth = rec.mask.clone();
             }
             if k == 0 {

@@ -89,7 +89,8 @@ impl MapEncoding {
 
     /// Appends the encoding of `probs` to `out`.
     pub fn encode_into(self, probs: &[f32], out: &mut Vec<u8>) {
-        let clamp = |p: f32| if p.is_nan() { 0.0 } else { p.clamp(0.0, 1.0) };
+        // NaN and -0.0 become +0.0 (code 0): every code stays within 0..=F16_ONE.
+        let clamp = |p: f32| if p > 0.0 { p.min(1.0) } else { 0.0 };
         match self {
             MapEncoding::U8 => out.extend(probs.iter().map(|&p| quantise(p))),
             MapEncoding::F16 => {
@@ -202,6 +203,7 @@ mod tests {
             enc.decode(&enc.encode(&[-1.0, 2.0, f32::NAN])),
             vec![0.0, 1.0, 0.0]
         );
+        assert_eq!(enc.encode(&[-0.0]), [0, 0], "-0.0 is stored as +0.0");
         assert_eq!(enc.encode(&[1.0]), F16_ONE.to_le_bytes());
     }
 

@@ -612,4 +612,19 @@ fn an_unfinished_stream_leaves_nothing_behind() {
     assert_eq!(write_shard(&other, &enc, 7).unwrap(), summary);
     assert_eq!(std::fs::read(&other).unwrap(), streamed);
     assert_eq!(ShardFile::open(&path).unwrap().len(), 3);
+    // A record claiming 3 bytes per pixel is refused; the stream is broken and cannot finish.
+    let late = dir.path().join(shard_file_name(2));
+    let mut stream = ShardStream::create(&late).unwrap();
+    let mut odd = enc[0].clone();
+    odd.pixel_bytes = 3;
+    let err = stream.append(&odd).unwrap_err().to_string();
+    assert!(err.contains("3 bytes per pixel"), "{err}");
+    assert!(stream.append(&enc[1]).is_err());
+    assert!(stream.finish(1).is_err());
+    assert!(!late.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
 }

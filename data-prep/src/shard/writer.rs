@@ -186,6 +186,10 @@ pub struct ShardStream {
     records: u64,
     /// Bytes of the file handed to the disk so far (see [`WRITEBACK_CHUNK`]).
     written_back: u64,
+    /// An append failed: the file cannot be finished.
+    failed: bool,
+    /// Renamed into place: the temp file is gone.
+    finished: bool,
 }
 
 /// Every this many bytes appended, a stream asks the kernel to start writing them to disk
@@ -228,6 +232,8 @@ impl ShardStream {
             raw_bytes: 0,
             records: 0,
             written_back: 0,
+            failed: false,
+            finished: false,
         };
         let file = File::create(&stream.tmp).map_err(|e| stream.io(e))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -246,8 +252,25 @@ impl ShardStream {
     }
 
     /// Appends `r` as the next record of the shard.
+    /// After an error the stream is broken: further appends and [`ShardStream::finish`] fail,
+    /// and dropping it removes the temp file.
     pub fn append(&mut self, r: &EncodedRecord) -> Result<(), ShardError> {
+        let result = self.try_append(r);
+        self.failed |= result.is_err();
+        result
+    }
+
+    fn try_append(&mut self, r: &EncodedRecord) -> Result<(), ShardError> {
         let m = &r.meta;
+        if self.failed {
+            return Err(self.io(std::io::Error::other("an earlier append failed")));
+        }
+        if !matches!(r.pixel_bytes, 1 | 2) {
+            return Err(ShardError::Compress {
+                id: m.id.clone(),
+                message: format!("{} bytes per pixel (1 or 2 are stored)", r.pixel_bytes),
+            });
+        }
         let out = self.out.as_mut().expect("an unfinished stream");
         if let Err(e) = out.write_all(&r.payload) {
             return Err(self.io(e));
@@ -302,6 +325,9 @@ impl ShardStream {
     /// Completes the file: index, id table, header (with `fingerprint`), fsync, rename over
     /// `path`, fsync of the directory.
     pub fn finish(mut self, fingerprint: u64) -> Result<ShardSummary, ShardError> {
+        if self.failed {
+            return Err(self.io(std::io::Error::other("an earlier append failed")));
+        }
         let mut crc = crc32fast::Hasher::new();
         crc.update(&self.index);
         crc.update(&self.ids);
@@ -328,9 +354,9 @@ impl ShardStream {
             sync_dir(&self.path)
         })();
         if let Err(e) = written {
-            let _ = std::fs::remove_file(&self.tmp);
-            return Err(self.io(e));
+            return Err(self.io(e)); // Drop removes the temp file
         }
+        self.finished = true;
         Ok(ShardSummary {
             records: self.records as usize,
             bytes: header.ids_offset + header.ids_len,
@@ -341,8 +367,9 @@ impl ShardStream {
 
 impl Drop for ShardStream {
     fn drop(&mut self) {
-        // Unfinished: the temp file goes; `finish` takes `out` before renaming.
-        if self.out.take().is_some() {
+        // Unfinished (an error, a failed record, never finished): the temp file goes.
+        if !self.finished {
+            drop(self.out.take());
             let _ = std::fs::remove_file(&self.tmp);
         }
     }

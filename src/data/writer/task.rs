@@ -76,6 +76,8 @@ pub struct TaskWriter {
     stream: Option<ShardStream>,
     errors: Vec<(usize, RecordError)>,
     output_error: Option<String>,
+    /// Which of the task's positions have arrived.
+    arrived: Vec<bool>,
     received: usize,
 }
 
@@ -84,6 +86,7 @@ impl TaskWriter {
     pub fn new(task: ShardTask) -> TaskWriter {
         TaskWriter {
             next: task.items.start,
+            arrived: vec![false; task.items.len()],
             task,
             early: BTreeMap::new(),
             stream: None,
@@ -96,14 +99,19 @@ impl TaskWriter {
     /// Takes the record at plan `position`; returns the task's outcome with its last record.
     ///
     /// # Panics
-    /// If `position` is not one of the task's, or arrives twice.
+    /// If `position` is not one of the task's, or arrives twice (checked whatever happened to
+    /// the task before).
     pub fn push(
         &mut self,
         position: usize,
         record: Result<EncodedRecord, RecordError>,
     ) -> Option<ShardOutcome> {
+        let slot = position.checked_sub(self.task.items.start);
+        let fresh = slot
+            .and_then(|k| self.arrived.get_mut(k))
+            .map(|a| !std::mem::replace(a, true));
         assert!(
-            self.task.items.contains(&position) && position >= self.next,
+            fresh == Some(true),
             "plan position {position} is not pending in shard task {}",
             self.task.number
         );
@@ -114,9 +122,12 @@ impl TaskWriter {
                 self.stream = None; // removes the temp file
                 self.early.clear();
             }
-            Ok(r) if self.errors.is_empty() && self.output_error.is_none() => {
-                let previous = self.early.insert(position, r);
-                assert!(previous.is_none(), "plan position {position} arrived twice");
+            Ok(mut r) if self.errors.is_empty() && self.output_error.is_none() => {
+                if position != self.next {
+                    // It waits: keep only its compressed bytes, not the worst-case capacity.
+                    r.payload.shrink_to_fit();
+                }
+                self.early.insert(position, r);
                 self.append_ready();
             }
             Ok(_) => {}
@@ -278,6 +289,21 @@ mod tests {
             std::fs::read(dir.path().join("s0.pfs")).unwrap(),
             std::fs::read(dir.path().join("s1.pfs")).unwrap()
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "plan position 1 is not pending")]
+    fn a_position_arriving_twice_is_a_bug_even_after_a_failure() {
+        let task = ShardTask {
+            number: 0,
+            path: std::env::temp_dir().join("pneumoflow-never-written.pfs"),
+            items: 0..3,
+            fingerprint: 0,
+        };
+        let mut writer = TaskWriter::new(task);
+        assert_eq!(writer.push(0, Err(failure(0))), None);
+        assert_eq!(writer.push(1, Ok(encoded(1))), None);
+        writer.push(1, Ok(encoded(1)));
     }
 
     #[test]
