@@ -8,9 +8,8 @@
 
 use super::encode::EncodeRecords;
 use super::gated_source::Gate;
-use super::prep::outcomes;
-use super::runner::{run_dataflow, DataflowError, Execution};
-use super::write_shards::{WriteEvent, WriteShards};
+use super::runner::{DataflowError, Execution};
+use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::writer::{ShardOutcome, ShardTask};
 use crate::data::{copy_id, Dataset, RecordError};
 use data_prep::shard::{Decoder, Record};
@@ -101,7 +100,7 @@ pub fn run_augment(
         ..execution.gate
     };
     let execution = execution.clone().with_gate(gate);
-    let events = run_dataflow(
+    run_writing_dataflow(
         &execution,
         Arc::new(requests),
         move |_info, requests| {
@@ -113,13 +112,8 @@ pub fn run_augment(
                 .encode_records(job.level, move |j| origin_set.origin(j / copies))
                 .write_shards(Arc::clone(&job.tasks))
         },
-        move |event: &WriteEvent| {
-            if let WriteEvent::Received(n) = event {
-                progress(*n as u64);
-            }
-        },
-    )?;
-    Ok(outcomes(events))
+        progress,
+    )
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 //! shard).
 
 use super::encode::EncodeRecords;
-use super::prep::outcomes;
-use super::runner::{run_dataflow, DataflowError, Execution};
-use super::write_shards::{WriteEvent, WriteShards};
+use super::runner::{DataflowError, Execution};
+use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::blend::Blender;
 use crate::data::writer::{ShardOutcome, ShardTask};
 use data_prep::shard::Decoder;
@@ -31,7 +30,7 @@ pub fn run_blend(
     progress: impl Fn(u64) + Send + Sync + 'static,
 ) -> Result<Vec<ShardOutcome>, DataflowError> {
     let positions: Vec<usize> = job.tasks.iter().flat_map(|t| t.items.clone()).collect();
-    let events = run_dataflow(
+    run_writing_dataflow(
         execution,
         Arc::new(positions),
         move |_info, positions| {
@@ -42,11 +41,6 @@ pub fn run_blend(
                 .encode_records(job.level, move |p| origins.origin(p))
                 .write_shards(Arc::clone(&job.tasks))
         },
-        move |event: &WriteEvent| {
-            if let WriteEvent::Received(n) = event {
-                progress(*n as u64);
-            }
-        },
-    )?;
-    Ok(outcomes(events))
+        progress,
+    )
 }

@@ -8,10 +8,9 @@ use super::batch::{BatchOutput, BatchSamples};
 use super::encode::EncodeRecords;
 use super::gated_source::Gate;
 use super::in_order::InOrder;
-use super::prep::outcomes;
-use super::runner::{run_dataflow, DataflowError, Execution};
+use super::runner::{DataflowError, Execution};
 use super::sample::{SampleRecords, SampleRequest};
-use super::write_shards::{WriteEvent, WriteShards};
+use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::predictions::{prediction_record, MapEncoding};
 use crate::data::writer::{ShardOutcome, ShardTask};
 use crate::data::{Dataset, RecordError, Stage};
@@ -68,7 +67,7 @@ pub fn run_predict(
         per_step: job.batch_size,
         in_flight: execution.gate.in_flight,
     };
-    let events = run_dataflow(
+    run_writing_dataflow(
         &execution.clone().with_gate(gate),
         Arc::new((0..total).collect::<Vec<usize>>()),
         move |_info, positions| {
@@ -145,11 +144,6 @@ pub fn run_predict(
                 .encode_records(job.level, move |j| origin_set.origin(origin_records[j]))
                 .write_shards(Arc::clone(&job.tasks))
         },
-        move |event: &WriteEvent| {
-            if let WriteEvent::Received(n) = event {
-                progress(*n as u64);
-            }
-        },
-    )?;
-    Ok(outcomes(events))
+        progress,
+    )
 }

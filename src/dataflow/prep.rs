@@ -2,8 +2,8 @@
 //! rows, so no join is needed) → compress → shard writers (the one exchange, by shard).
 
 use super::encode::EncodeRecords;
-use super::runner::{run_dataflow, DataflowError, Execution};
-use super::write_shards::{WriteEvent, WriteShards};
+use super::runner::{DataflowError, Execution};
+use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::prep::{item_origin, prep_record};
 use crate::data::writer::{ShardOutcome, ShardTask};
 use data_prep::siim::PrepItem;
@@ -34,7 +34,7 @@ pub fn run_prep(
     progress: impl Fn(u64) + Send + Sync + 'static,
 ) -> Result<Vec<ShardOutcome>, DataflowError> {
     let positions: Vec<usize> = job.tasks.iter().flat_map(|t| t.items.clone()).collect();
-    let events = run_dataflow(
+    run_writing_dataflow(
         execution,
         Arc::new(positions),
         move |_info, positions| {
@@ -45,24 +45,6 @@ pub fn run_prep(
                 .encode_records(job.level, move |i| item_origin(&origin_items[i]))
                 .write_shards(Arc::clone(&job.tasks))
         },
-        move |event: &WriteEvent| {
-            if let WriteEvent::Received(n) = event {
-                progress(*n as u64);
-            }
-        },
-    )?;
-    Ok(outcomes(events))
-}
-
-/// The shard outcomes among `events`, by shard number.
-pub fn outcomes(events: Vec<WriteEvent>) -> Vec<ShardOutcome> {
-    let mut out: Vec<ShardOutcome> = events
-        .into_iter()
-        .filter_map(|e| match e {
-            WriteEvent::Shard(o) => Some(o),
-            WriteEvent::Received(_) => None,
-        })
-        .collect();
-    out.sort_by_key(ShardOutcome::number);
-    out
+        progress,
+    )
 }

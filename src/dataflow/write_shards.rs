@@ -4,6 +4,7 @@
 //! place, atomically, once all its records have arrived. Output bytes therefore never depend on the number of workers or
 //! processes. Emits [`WriteEvent`]s: records received (for progress) and one outcome per shard.
 
+use super::runner::{run_dataflow, DataflowError, Execution, WorkerInfo};
 use crate::data::writer::{ShardOutcome, ShardTask, TaskWriter};
 use crate::data::RecordError;
 use data_prep::shard::EncodedRecord;
@@ -67,6 +68,43 @@ impl<'s> WriteShards<'s> for StreamVec<'s, usize, Payload> {
             },
         )
     }
+}
+
+/// Runs a graph that ends in [`WriteShards::write_shards`] over `items`; `progress(n)` is called
+/// on process 0 as records reach their writers. Returns the outcome of every task (on process 0;
+/// empty elsewhere), by shard number.
+pub fn run_writing_dataflow<I, B>(
+    execution: &Execution,
+    items: Arc<Vec<I>>,
+    build: B,
+    progress: impl Fn(u64) + Send + Sync + 'static,
+) -> Result<Vec<ShardOutcome>, DataflowError>
+where
+    I: Clone + Send + Sync + 'static,
+    B: for<'s> Fn(WorkerInfo, StreamVec<'s, usize, I>) -> StreamVec<'s, usize, WriteEvent>
+        + Send
+        + Sync
+        + 'static,
+{
+    let events = run_dataflow(execution, items, build, move |event: &WriteEvent| {
+        if let WriteEvent::Received(n) = event {
+            progress(*n as u64);
+        }
+    })?;
+    Ok(outcomes(events))
+}
+
+/// The shard outcomes among `events`, by shard number.
+pub fn outcomes(events: Vec<WriteEvent>) -> Vec<ShardOutcome> {
+    let mut out: Vec<ShardOutcome> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            WriteEvent::Shard(o) => Some(o),
+            WriteEvent::Received(_) => None,
+        })
+        .collect();
+    out.sort_by_key(ShardOutcome::number);
+    out
 }
 
 fn tasks_number(task_of: &HashMap<usize, usize>, position: usize) -> usize {
