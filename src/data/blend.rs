@@ -87,17 +87,7 @@ impl BlendConfig {
                 ),
             ));
         }
-        if let Some(s) = self.size {
-            if !(8..=8192).contains(&s) {
-                return Err(("size".into(), format!("{s}: must be within 8..=8192")));
-            }
-        }
-        if !(-7..=19).contains(&self.level) {
-            return Err((
-                "level".into(),
-                format!("{}: zstd levels are -7..=19", self.level),
-            ));
-        }
+        crate::data::predictions::check_set_settings(self.size, self.level)?;
         if let Some(sets) = &self.sets {
             if sets.is_empty() {
                 return Err(("sets".into(), "empty: name at least one set".into()));

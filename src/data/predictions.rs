@@ -109,6 +109,20 @@ pub fn prediction_record(
     }
 }
 
+/// Checks the settings every writer of prediction sets shares: a map side (`size`) within
+/// 8..=8192 and a zstd `level` within -7..=19; `Err((key, problem))`.
+pub fn check_set_settings(size: Option<u32>, level: i32) -> Result<(), (String, String)> {
+    if let Some(s) = size {
+        if !(8..=8192).contains(&s) {
+            return Err(("size".into(), format!("{s}: must be within 8..=8192")));
+        }
+    }
+    if !(-7..=19).contains(&level) {
+        return Err(("level".into(), format!("{level}: zstd levels are -7..=19")));
+    }
+    Ok(())
+}
+
 /// The encoding of the maps of an open prediction set (from its shards' pixel size).
 pub fn set_encoding(set: &ShardSet) -> MapEncoding {
     // open_prediction_set accepts only 1- and 2-byte pixels

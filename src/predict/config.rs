@@ -78,17 +78,6 @@ impl PredictConfig {
                 format!("{}: must be within 1..=4096", self.batch_size),
             ));
         }
-        if let Some(s) = self.size {
-            if !(8..=8192).contains(&s) {
-                return Err(("size".into(), format!("{s}: must be within 8..=8192")));
-            }
-        }
-        if !(-7..=19).contains(&self.level) {
-            return Err((
-                "level".into(),
-                format!("{}: zstd levels are -7..=19", self.level),
-            ));
-        }
-        Ok(())
+        crate::data::predictions::check_set_settings(self.size, self.level)
     }
 }

@@ -49,15 +49,7 @@ pub fn augment_fingerprints(inputs: &AugmentInputs<'_>, ranges: &[Range<usize>])
     for s in &inputs.input.shards {
         base.field(&s.fingerprint.to_le_bytes());
     }
-    ranges
-        .iter()
-        .map(|r| {
-            let mut h = base;
-            h.field(&(r.start as u64).to_le_bytes())
-                .field(&(r.end as u64).to_le_bytes());
-            h.0
-        })
-        .collect()
+    per_range(base, ranges)
 }
 
 /// What determines a prediction set's output.
@@ -143,6 +135,11 @@ pub fn blend_fingerprints(inputs: &BlendInputs<'_>, ranges: &[Range<usize>]) -> 
             base.field(&s.fingerprint.to_le_bytes());
         }
     }
+    per_range(base, ranges)
+}
+
+/// `base` extended with each shard's plan range: one fingerprint per shard.
+fn per_range(base: Fnv64, ranges: &[Range<usize>]) -> Vec<u64> {
     ranges
         .iter()
         .map(|r| {
