@@ -81,6 +81,16 @@ output_size = 1024
 }
 
 fn predict(pipeline: &Path, run: &Path, out: &Path, workers: &str) -> std::process::Output {
+    predict_with(
+        pipeline,
+        run,
+        out,
+        &["--workers", workers, "--threads", "1"],
+    )
+}
+
+/// `pneumoflow predict PIPELINE --run-dir RUN --out OUT ARGS...`.
+fn predict_with(pipeline: &Path, run: &Path, out: &Path, args: &[&str]) -> std::process::Output {
     run_ok(
         bin()
             .arg("predict")
@@ -89,8 +99,24 @@ fn predict(pipeline: &Path, run: &Path, out: &Path, workers: &str) -> std::proce
             .arg(run)
             .arg("--out")
             .arg(out)
-            .args(["--workers", workers, "--threads", "1"]),
+            .args(args),
     )
+}
+
+/// The setup's `[submit]` as a config (at 1024²).
+fn submit_config() -> SubmitConfig {
+    SubmitConfig {
+        top: 0.5,
+        area: 20.0,
+        bottom: 0.45,
+        min_contour_area: 0.0,
+        use_contours: false,
+        leak: None,
+        area_resolution: Some(128),
+        output_size: 1024,
+        predictions: "test-top".into(),
+        out: None,
+    }
 }
 
 /// The stored record of source record `index`, computed with the library's predictor alone.
@@ -250,16 +276,12 @@ fn f16_stores_hold_the_maps_in_half_precision_for_sweep_export_and_submit() {
     let tmp = tempfile::tempdir().unwrap();
     let (shards, run, pipeline) = setup(tmp.path());
     let store = tmp.path().join("store");
-    run_ok(
-        bin()
-            .arg("predict")
-            .arg(&pipeline)
-            .arg("--run-dir")
-            .arg(&run)
-            .arg("--out")
-            .arg(&store)
-            .args(["--fold", "1", "--threads", "1", "-w", "2"])
-            .args(["--set", "predict.encoding=\"f16\""]),
+    let f16 = ["--fold", "1", "--threads", "1", "-w", "2"];
+    predict_with(
+        &pipeline,
+        &run,
+        &store,
+        &[&f16[..], &["--set", "predict.encoding=\"f16\""]].concat(),
     );
     let source = Dataset::open(&shards).unwrap();
     let resized = Dataset::open(&shards).unwrap().with_augment(
@@ -332,19 +354,7 @@ fn f16_stores_hold_the_maps_in_half_precision_for_sweep_export_and_submit() {
             .arg(&csv),
     );
     let test = open_prediction_set(&store.join("test-top")).unwrap();
-    let config: SubmitConfig = SubmitConfig {
-        top: 0.5,
-        area: 20.0,
-        bottom: 0.45,
-        min_contour_area: 0.0,
-        use_contours: false,
-        leak: None,
-        area_resolution: Some(128),
-        output_size: 1024,
-        predictions: "test-top".into(),
-        out: None,
-    };
-    let mut post = PostProcess::new(config);
+    let mut post = PostProcess::new(submit_config());
     let text = std::fs::read_to_string(&csv).unwrap();
     for line in text.lines().skip(1) {
         let (id, rle) = line.split_once(',').unwrap();
@@ -440,29 +450,14 @@ fn the_submission_decodes_to_the_post_processed_maps_and_bad_shards_are_named() 
     let tmp = tempfile::tempdir().unwrap();
     let (_shards, run, pipeline) = setup(tmp.path());
     let store = tmp.path().join("store");
-    run_ok(
-        bin()
-            .arg("predict")
-            .arg(&pipeline)
-            .arg("--run-dir")
-            .arg(&run)
-            .arg("--out")
-            .arg(&store)
-            .args(["--split", "test", "--threads", "1"]),
+    predict_with(
+        &pipeline,
+        &run,
+        &store,
+        &["--split", "test", "--threads", "1"],
     );
     let set = store.join("test-top");
-    let config = SubmitConfig {
-        top: 0.5,
-        area: 20.0,
-        bottom: 0.45,
-        min_contour_area: 0.0,
-        use_contours: false,
-        leak: None,
-        area_resolution: Some(128),
-        output_size: 1024,
-        predictions: "test-top".into(),
-        out: None,
-    };
+    let config = submit_config();
     for (output, cfg) in [
         (1024usize, config.clone()),
         (
