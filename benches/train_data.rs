@@ -11,17 +11,15 @@
 
 use pneumoflow::augment::load_transforms;
 use pneumoflow::data::Dataset;
-use pneumoflow::dataflow::batch::BatchSamples;
 use pneumoflow::dataflow::in_order::InOrder;
-use pneumoflow::dataflow::net_input::{InputOutput, NetInputs};
+use pneumoflow::dataflow::net_input::InputOutput;
 use pneumoflow::dataflow::run_dataflow;
-use pneumoflow::dataflow::sample::{SampleRecords, SampleRequest};
+use pneumoflow::dataflow::train_epoch::{input_batches, Batching};
 use pneumoflow::dataflow::Execution;
 use pneumoflow::model::InputNorm;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
-use timely::dataflow::operators::vec::Map;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -52,33 +50,33 @@ fn main() {
     let n = dataset.len();
     // The sampler's order: every record, shuffled epochs are no different for speed.
     let order: Arc<Vec<usize>> = Arc::new((0..images).map(|i| (i * 7) % n).collect());
-    let tables = Arc::new(InputNorm::ImageNet.tables());
+    let batching = Batching {
+        size: batch,
+        tables: Arc::new(InputNorm::ImageNet.tables()),
+    };
     let cpu_start = cpu_seconds();
     let start = Instant::now();
     let fed = run_dataflow(
         &Execution::threads(workers),
         Arc::new((0..images).collect::<Vec<usize>>()),
         move |_info, positions| {
-            let order = Arc::clone(&order);
-            positions
-                .map(move |p: usize| SampleRequest {
-                    position: p,
-                    index: order[p],
-                    epoch: 0,
-                })
-                .sample_records(Arc::clone(&dataset))
-                .batch_samples(batch, images)
-                .net_inputs(Arc::clone(&tables))
-                .in_order(
-                    |b: &InputOutput| b.number,
-                    |b: InputOutput| {
-                        let input = b.batch.expect("batch");
-                        pneumoflow::train::with_input_tensors(&input, tch::Device::Cpu, |x, t| {
-                            std::hint::black_box((x.size(), t.size()));
-                        });
-                        input.host.len()
-                    },
-                )
+            input_batches(
+                positions,
+                Arc::clone(&dataset),
+                Arc::clone(&order),
+                0,
+                &batching,
+            )
+            .in_order(
+                |b: &InputOutput| b.number,
+                |b: InputOutput| {
+                    let input = b.batch.expect("batch");
+                    pneumoflow::train::with_input_tensors(&input, tch::Device::Cpu, |x, t| {
+                        std::hint::black_box((x.size(), t.size()));
+                    });
+                    input.host.len()
+                },
+            )
         },
         |_: &usize| {},
     )

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use timely::dataflow::operators::vec::Map;
+use timely::dataflow::StreamVec;
 
 /// How samples become network inputs: batches of `size`, normalised through `tables`.
 #[derive(Clone)]
@@ -30,6 +31,28 @@ pub struct Batching {
     pub size: usize,
     /// The network's input normalisation as per-channel tables.
     pub tables: Arc<InputTables>,
+}
+
+/// The data stages of training and validation: plan position `p` → the sample of dataset record
+/// `records[p]` drawn for `epoch`, on every worker → batches of `batching.size` in position order
+/// (`total` positions) → their float32 network input, computed on the batch's worker.
+pub fn input_batches<'s>(
+    positions: StreamVec<'s, usize, usize>,
+    dataset: Arc<Dataset>,
+    records: Arc<Vec<usize>>,
+    epoch: u64,
+    batching: &Batching,
+) -> StreamVec<'s, usize, InputOutput> {
+    let total = records.len();
+    positions
+        .map(move |p: usize| SampleRequest {
+            position: p,
+            index: records[p],
+            epoch,
+        })
+        .sample_records(dataset)
+        .batch_samples(batching.size, total)
+        .net_inputs(Arc::clone(&batching.tables))
 }
 
 /// The trainer shared with the worker that owns the device, between graph runs.
@@ -60,14 +83,10 @@ pub fn run_train_epoch(
     trainer: SharedTrainer,
     on_step: impl Fn(&StepReport, Option<&BatchStats>) + Send + Sync + 'static,
 ) -> Result<Vec<StepReport>, DataflowError> {
-    let Batching {
-        size: batch_size,
-        tables,
-    } = batching;
     let total = order.len();
     let positions: Vec<usize> = (0..total).collect();
     let gate = Gate {
-        per_step: batch_size,
+        per_step: batching.size,
         in_flight: execution.gate.in_flight,
     };
     let on_step = Arc::new(on_step);
@@ -79,41 +98,32 @@ pub fn run_train_epoch(
             let trainer = Arc::clone(&trainer);
             let on_step = Arc::clone(&on_step);
             let mut failed = false;
-            positions
-                .map(move |p: usize| SampleRequest {
-                    position: p,
-                    index: order[p],
-                    epoch: epoch_key,
-                })
-                .sample_records(Arc::clone(&dataset))
-                .batch_samples(batch_size, total)
-                .net_inputs(Arc::clone(&tables))
-                .in_order(
-                    |b: &InputOutput| b.number,
-                    move |b: InputOutput| {
-                        let start = Instant::now();
-                        let mut guard = trainer.lock().expect("trainer lock");
-                        let samples = b.batch.as_ref().map(|x| x.host.len()).unwrap_or(0);
-                        let (outcome, stats) = match (failed, b.batch, guard.as_mut()) {
-                            (true, _, _) => (Err("skipped after a failed batch".into()), None),
-                            (_, Err(e), _) => (Err(e.to_string()), None),
-                            (_, Ok(_), None) => (Err("no trainer".into()), None),
-                            (_, Ok(batch), Some(t)) => match t.train_input(&batch) {
-                                Ok(s) => (Ok(s.loss.total), Some(s)),
-                                Err(e) => (Err(describe(&e)), None),
-                            },
-                        };
-                        failed |= outcome.is_err();
-                        let report = StepReport {
-                            batch: b.number,
-                            samples,
-                            outcome,
-                            step_seconds: start.elapsed().as_secs_f64(),
-                        };
-                        on_step(&report, stats.as_ref());
-                        report
-                    },
-                )
+            input_batches(positions, Arc::clone(&dataset), order, epoch_key, &batching).in_order(
+                |b: &InputOutput| b.number,
+                move |b: InputOutput| {
+                    let start = Instant::now();
+                    let mut guard = trainer.lock().expect("trainer lock");
+                    let samples = b.batch.as_ref().map(|x| x.host.len()).unwrap_or(0);
+                    let (outcome, stats) = match (failed, b.batch, guard.as_mut()) {
+                        (true, _, _) => (Err("skipped after a failed batch".into()), None),
+                        (_, Err(e), _) => (Err(e.to_string()), None),
+                        (_, Ok(_), None) => (Err("no trainer".into()), None),
+                        (_, Ok(batch), Some(t)) => match t.train_input(&batch) {
+                            Ok(s) => (Ok(s.loss.total), Some(s)),
+                            Err(e) => (Err(describe(&e)), None),
+                        },
+                    };
+                    failed |= outcome.is_err();
+                    let report = StepReport {
+                        batch: b.number,
+                        samples,
+                        outcome,
+                        step_seconds: start.elapsed().as_secs_f64(),
+                    };
+                    on_step(&report, stats.as_ref());
+                    report
+                },
+            )
         },
         |_: &StepReport| {},
     )
@@ -133,14 +143,10 @@ pub fn run_validation(
     trainer: SharedTrainer,
     score: Arc<Mutex<ValidationScore>>,
 ) -> Result<Vec<Result<usize, String>>, DataflowError> {
-    let Batching {
-        size: batch_size,
-        tables,
-    } = batching;
     let total = records.len();
     let positions: Vec<usize> = (0..total).collect();
     let gate = Gate {
-        per_step: batch_size,
+        per_step: batching.size,
         in_flight: execution.gate.in_flight,
     };
     run_dataflow(
@@ -150,39 +156,30 @@ pub fn run_validation(
             let records = Arc::clone(&records);
             let trainer = Arc::clone(&trainer);
             let score = Arc::clone(&score);
-            positions
-                .map(move |p: usize| SampleRequest {
-                    position: p,
-                    index: records[p],
-                    epoch: 0,
-                })
-                .sample_records(Arc::clone(&dataset))
-                .batch_samples(batch_size, total)
-                .net_inputs(Arc::clone(&tables))
-                .in_order(
-                    |b: &InputOutput| b.number,
-                    move |b: InputOutput| -> Result<usize, String> {
-                        let input = b.batch.map_err(|e| e.to_string())?;
-                        let guard = trainer.lock().expect("trainer lock");
-                        let t = guard.as_ref().ok_or("no trainer")?;
-                        let (probs, loss) = t.evaluate_input(&input).map_err(|e| describe(&e))?;
-                        let batch = &input.host;
-                        let probs: Vec<f32> = Vec::<f32>::try_from(probs.flatten(0, -1))
-                            .map_err(|e| e.to_string())?;
-                        let n = batch.len();
-                        let per = probs.len() / n.max(1);
-                        let mut s = score.lock().expect("score lock");
-                        for i in 0..n {
-                            let truth = batch
-                                .mask(i)
-                                .map(<[u8]>::to_vec)
-                                .unwrap_or_else(|| vec![0; per]);
-                            s.add_image(&probs[i * per..(i + 1) * per], &truth);
-                        }
-                        s.add_loss(loss.total, n);
-                        Ok(n)
-                    },
-                )
+            input_batches(positions, Arc::clone(&dataset), records, 0, &batching).in_order(
+                |b: &InputOutput| b.number,
+                move |b: InputOutput| -> Result<usize, String> {
+                    let input = b.batch.map_err(|e| e.to_string())?;
+                    let guard = trainer.lock().expect("trainer lock");
+                    let t = guard.as_ref().ok_or("no trainer")?;
+                    let (probs, loss) = t.evaluate_input(&input).map_err(|e| describe(&e))?;
+                    let batch = &input.host;
+                    let probs: Vec<f32> =
+                        Vec::<f32>::try_from(probs.flatten(0, -1)).map_err(|e| e.to_string())?;
+                    let n = batch.len();
+                    let per = probs.len() / n.max(1);
+                    let mut s = score.lock().expect("score lock");
+                    for i in 0..n {
+                        let truth = batch
+                            .mask(i)
+                            .map(<[u8]>::to_vec)
+                            .unwrap_or_else(|| vec![0; per]);
+                        s.add_image(&probs[i * per..(i + 1) * per], &truth);
+                    }
+                    s.add_loss(loss.total, n);
+                    Ok(n)
+                },
+            )
         },
         |_: &Result<usize, String>| {},
     )
