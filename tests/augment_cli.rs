@@ -48,14 +48,7 @@ fn dataset(dir: &Path) -> std::path::PathBuf {
     let input = dir.join("siim");
     crate::cli_util::synth(dir, 12, 2, 64, 9);
     let shards = dir.join("shards");
-    run_ok(
-        bin()
-            .args(["prep", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&shards)
-            .args(["--size", "64", "--shard-records", "6"]),
-    );
+    crate::cli_util::prep(&input, &shards, &["--size", "64", "--shard-records", "6"]);
     shards
 }
 

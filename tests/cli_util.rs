@@ -58,16 +58,25 @@ pub fn prepped(
 ) -> PathBuf {
     let input = synth(dir, train, test, size, seed);
     let shards = dir.join("shards");
+    let (size, fold_seed) = (size.to_string(), fold_seed.to_string());
+    prep(
+        &input,
+        &shards,
+        &["--size", &size, "--n-folds", "3", "--seed", &fold_seed],
+    );
+    shards
+}
+
+/// `pneumoflow prep --input INPUT --out OUT ARGS...`, which must succeed.
+pub fn prep(input: &Path, out: &Path, args: &[&str]) -> Output {
     run_ok(
         bin()
             .args(["prep", "--input"])
-            .arg(&input)
+            .arg(input)
             .arg("--out")
-            .arg(&shards)
-            .args(["--size", &size.to_string(), "--n-folds", "3"])
-            .args(["--seed", &fold_seed.to_string()]),
-    );
-    shards
+            .arg(out)
+            .args(args),
+    )
 }
 
 /// Files of `dir` with one of the extensions, as (name, bytes), sorted by name.

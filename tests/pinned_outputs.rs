@@ -74,14 +74,22 @@ fn pinned(list: &[(&str, &str)]) -> Vec<(String, String)> {
 pub fn demo_outputs(dir: &Path, workers: usize) -> (std::path::PathBuf, std::path::PathBuf) {
     let input = synth(dir, 120, 24, 256, 7);
     let shards = dir.join("shards");
-    run_ok(
-        bin()
-            .args(["prep", "--input"])
-            .arg(&input)
-            .arg("--out")
-            .arg(&shards)
-            .args(["--n-folds", "5", "--seed", "7", "--size", "256"])
-            .args(["--shard-records", "32", "--workers", &workers.to_string()]),
+    let workers = workers.to_string();
+    crate::cli_util::prep(
+        &input,
+        &shards,
+        &[
+            "--n-folds",
+            "5",
+            "--seed",
+            "7",
+            "--size",
+            "256",
+            "--shard-records",
+            "32",
+            "--workers",
+            &workers,
+        ],
     );
     let augmented = dir.join("augmented");
     let transforms = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/demo.toml");
