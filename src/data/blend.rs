@@ -284,7 +284,10 @@ impl Blender {
                 RecordError::new(origin, Stage::Read, &e)
             })?;
             let (w, h) = (rec.meta.width as usize, rec.meta.height as usize);
-            let probs = resize_map(&m.encoding.decode(&rec.image), w, h, side, side);
+            let mut probs = m.encoding.decode(&rec.image);
+            if (w, h) != (side, side) {
+                probs = resize_map(&probs, w, h, side, side);
+            }
             for (a, &p) in acc.iter_mut().zip(&probs) {
                 *a += m.weight * p;
             }

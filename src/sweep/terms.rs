@@ -43,7 +43,7 @@ pub struct TermScratch {
     drawn: Vec<u8>,
     post: PostProcessor,
     kept: Vec<(usize, usize)>,
-    /// f16 code counts over all pixels and over ground-truth pixels (65,536 each).
+    /// f16 code counts over all pixels and over ground-truth pixels (`F16_ONE + 2` bins each).
     f16_all: Vec<u32>,
     f16_truth: Vec<u32>,
 }
@@ -102,40 +102,41 @@ fn histograms(q: &[u8], truth: &[u8]) -> (Vec<u64>, Vec<u64>) {
 
 /// [`histograms`] of an f16 map (`bytes`: 2 per pixel, little endian): `at_least[c]` for codes
 /// `0..=F16_ONE + 1`. A code above `F16_ONE` (a value outside `[0, 1]`, or NaN) is an error
-/// naming the first such pixel.
+/// naming the first such pixel. Such codes share the table's last bin, so the tables stay at
+/// `F16_ONE + 2` bins (60 KiB each) whatever the map holds.
 fn histograms_f16(
     bytes: &[u8],
     truth: &[u8],
     scratch: &mut TermScratch,
 ) -> Result<(Vec<u64>, Vec<u64>), SweepError> {
+    let top = usize::from(F16_ONE);
     let (all_h, gt_h) = (&mut scratch.f16_all, &mut scratch.f16_truth);
     for h in [&mut *all_h, &mut *gt_h] {
         h.clear();
-        h.resize(1 << 16, 0);
+        h.resize(top + 2, 0);
     }
-    let code = |b: &[u8]| usize::from(u16::from_le_bytes([b[0], b[1]]));
+    let bin = |b: &[u8]| usize::from(u16::from_le_bytes([b[0], b[1]])).min(top + 1);
     for b in bytes.chunks_exact(2) {
-        all_h[code(b)] += 1;
+        all_h[bin(b)] += 1;
     }
-    for (qb, gb) in bytes.chunks(2 * GT_BLOCK).zip(truth.chunks(GT_BLOCK)) {
-        if gb.iter().fold(0u8, |acc, &g| acc | g) == 0 {
-            continue;
-        }
-        for (b, &g) in qb.chunks_exact(2).zip(gb) {
-            gt_h[code(b)] += u32::from(g != 0);
-        }
-    }
-    let top = usize::from(F16_ONE);
-    if all_h[top + 1..].iter().any(|&c| c != 0) {
+    if all_h[top + 1] != 0 {
         let pixel = bytes
             .chunks_exact(2)
-            .position(|b| code(b) > top)
+            .position(|b| bin(b) > top)
             .expect("a counted code");
         let b = &bytes[2 * pixel..2 * pixel + 2];
         return Err(SweepError::OutOfRange {
             pixel,
             value: half::f16::from_le_bytes([b[0], b[1]]).to_f32(),
         });
+    }
+    for (qb, gb) in bytes.chunks(2 * GT_BLOCK).zip(truth.chunks(GT_BLOCK)) {
+        if gb.iter().fold(0u8, |acc, &g| acc | g) == 0 {
+            continue;
+        }
+        for (b, &g) in qb.chunks_exact(2).zip(gb) {
+            gt_h[bin(b)] += u32::from(g != 0);
+        }
     }
     let mut all = vec![0u64; top + 2];
     let mut gt = vec![0u64; top + 2];
