@@ -11,6 +11,7 @@
 
 use pneumoflow::augment::load_transforms;
 use pneumoflow::data::Dataset;
+use pneumoflow::dataflow::gated_source::Gate;
 use pneumoflow::dataflow::in_order::InOrder;
 use pneumoflow::dataflow::net_input::InputOutput;
 use pneumoflow::dataflow::run_dataflow;
@@ -50,14 +51,15 @@ fn main() {
     let n = dataset.len();
     // The sampler's order: every record, shuffled epochs are no different for speed.
     let order: Arc<Vec<usize>> = Arc::new((0..images).map(|i| (i * 7) % n).collect());
-    let batching = Batching {
-        size: batch,
-        tables: Arc::new(InputNorm::ImageNet.tables()),
-    };
+    let batching = Batching::new(batch, InputNorm::ImageNet.tables());
     let cpu_start = cpu_seconds();
     let start = Instant::now();
     let fed = run_dataflow(
-        &Execution::threads(workers),
+        // The train graph's gate: one batch per timestamp, the default `train.in_flight`.
+        &Execution::threads(workers).with_gate(Gate {
+            per_step: batch,
+            in_flight: 4,
+        }),
         Arc::new((0..images).collect::<Vec<usize>>()),
         move |_info, positions| {
             input_batches(

@@ -20,7 +20,7 @@ Reports img/s per core and the ratios: pneumoflow 1 worker / DataLoader num_work
 target >= 10x), and pneumoflow's own scaling 1 -> 2 workers (target >= 1.7x).
 
 Usage:
-  cargo build --release && python3 benches/train_data_anchor.py [--records 24] [--images 480] [--py-images 48] [--rounds 5]
+  cargo build --release && python3 benches/train_data_anchor.py [--records 24] [--images 1920] [--py-images 48] [--rounds 5]
 """
 import argparse
 import glob
@@ -107,7 +107,7 @@ def python(pngs, workers, images):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=24)
-    ap.add_argument("--images", type=int, default=480, help="images per pneumoflow run")
+    ap.add_argument("--images", type=int, default=1920, help="images per pneumoflow run (steady state: the first batches fault in their buffers)")
     ap.add_argument("--py-images", type=int, default=48, help="images per DataLoader run")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(REPO, "target", "train-data-anchor"))

@@ -7,6 +7,7 @@
 //! input normalisation, exact: every value depends on one byte only) and `[N, 1, H, W]` targets
 //! in {0, 1}; the device then only copies it into a tensor.
 
+use super::buffer_pool::{BufferPool, PooledBuffer};
 use super::dataset::Sample;
 use data_prep::shard::RecordMeta;
 use serde::{Deserialize, Serialize};
@@ -190,27 +191,31 @@ pub struct InputBatch {
     /// The samples (metadata, u8 planes).
     pub host: HostBatch,
     /// `N * 3 * H * W` float32, CHW per sample.
-    pub images: Vec<f32>,
+    pub images: PooledBuffer,
     /// `N * H * W` float32 targets: mask / 255.
-    pub targets: Vec<f32>,
+    pub targets: PooledBuffer,
 }
 
 impl InputBatch {
     /// The network input of `host` through `tables` (channel `c` of every pixel is
-    /// `tables[c][byte]`).
+    /// `tables[c][byte]`), in buffers of no pool.
     pub fn new(host: HostBatch, tables: &InputTables) -> InputBatch {
+        InputBatch::new_in(host, tables, &BufferPool::new(0))
+    }
+
+    /// [`InputBatch::new`] in buffers of `pool`, which they return to when the batch is dropped.
+    pub fn new_in(host: HostBatch, tables: &InputTables, pool: &BufferPool) -> InputBatch {
         let plane = host.width * host.height;
-        let mut images = vec![0f32; host.len() * 3 * plane];
-        for (i, out) in images.chunks_exact_mut(3 * plane).enumerate() {
-            let src = &host.images[i * plane..(i + 1) * plane];
-            for (c, dst) in out.chunks_exact_mut(plane).enumerate() {
-                let t = &tables[c];
-                for (d, &b) in dst.iter_mut().zip(src) {
-                    *d = t[b as usize];
+        let images = pool.filled(host.len() * 3 * plane, |out| {
+            for src in host.images.chunks_exact(plane.max(1)) {
+                for t in tables {
+                    out.extend(src.iter().map(|&b| t[b as usize]));
                 }
             }
-        }
-        let targets = host.masks.iter().map(|&m| m as f32 / 255.0).collect();
+        });
+        let targets = pool.filled(host.masks.len(), |out| {
+            out.extend(host.masks.iter().map(|&m| m as f32 / 255.0))
+        });
         InputBatch {
             host,
             images,

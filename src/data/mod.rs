@@ -7,6 +7,7 @@
 //! - [`writer`]: the resumable dataset writer (fingerprints, output plan, shard tasks and
 //!   outcomes, manifest last, folds.csv).
 //! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
+//! - [`buffer_pool`]: float32 buffers reused from batch to batch (network inputs).
 //! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
 //!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
 //! - [`predictions`]: the prediction store (probability maps as shard datasets).
@@ -16,6 +17,7 @@
 
 pub mod batch;
 pub mod blend;
+pub mod buffer_pool;
 pub mod dataset;
 pub mod error;
 pub mod predictions;
@@ -25,6 +27,7 @@ pub mod sampler;
 pub mod writer;
 
 pub use batch::{BatchSizeError, HostBatch, InputBatch, InputTables};
+pub use buffer_pool::{BufferPool, PooledBuffer};
 pub use dataset::{augmented_copy, copy_id, Dataset, Sample};
 pub use error::{DataError, RecordError, RecordOrigin, Stage};
 pub use sampler::{Sampler, SamplerError};

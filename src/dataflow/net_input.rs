@@ -3,7 +3,7 @@
 //! worker that owns the device only copies it into a tensor. No exchange.
 
 use super::batch::{BatchError, BatchOutput};
-use crate::data::{InputBatch, InputTables};
+use crate::data::{BufferPool, InputBatch, InputTables};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use timely::dataflow::operators::vec::Map;
@@ -20,15 +20,24 @@ pub struct InputOutput {
 
 /// Extension trait: [`NetInputs::net_inputs`].
 pub trait NetInputs<'s> {
-    /// Each batch with its network input through `tables`, on the batch's own worker.
-    fn net_inputs(self, tables: Arc<InputTables>) -> StreamVec<'s, usize, InputOutput>;
+    /// Each batch with its network input through `tables`, on the batch's own worker, in
+    /// buffers of `pool`.
+    fn net_inputs(
+        self,
+        tables: Arc<InputTables>,
+        pool: BufferPool,
+    ) -> StreamVec<'s, usize, InputOutput>;
 }
 
 impl<'s> NetInputs<'s> for StreamVec<'s, usize, BatchOutput> {
-    fn net_inputs(self, tables: Arc<InputTables>) -> StreamVec<'s, usize, InputOutput> {
+    fn net_inputs(
+        self,
+        tables: Arc<InputTables>,
+        pool: BufferPool,
+    ) -> StreamVec<'s, usize, InputOutput> {
         self.map(move |b: BatchOutput| InputOutput {
             number: b.number,
-            batch: b.batch.map(|host| InputBatch::new(host, &tables)),
+            batch: b.batch.map(|host| InputBatch::new_in(host, &tables, &pool)),
         })
     }
 }

@@ -16,7 +16,7 @@ use super::in_order::InOrder;
 use super::net_input::{InputOutput, NetInputs};
 use super::runner::{run_dataflow, DataflowError, Execution};
 use super::sample::{SampleRecords, SampleRequest};
-use crate::data::{Dataset, InputTables};
+use crate::data::{BufferPool, Dataset, InputTables};
 use crate::train::{BatchStats, TrainError, Trainer, ValidationScore};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,20 @@ pub struct Batching {
     pub size: usize,
     /// The network's input normalisation as per-channel tables.
     pub tables: Arc<InputTables>,
+    /// Where the network inputs' buffers come from and return to, shared by all workers.
+    pub pool: BufferPool,
+}
+
+impl Batching {
+    /// Batches of `size` through `tables`, their buffers reused: the pool keeps up to 64 free
+    /// buffers, never more than were alive at once (the gate bounds the batches in flight).
+    pub fn new(size: usize, tables: InputTables) -> Batching {
+        Batching {
+            size,
+            tables: Arc::new(tables),
+            pool: BufferPool::new(64),
+        }
+    }
 }
 
 /// The data stages of training and validation: plan position `p` → the sample of dataset record
@@ -52,7 +66,7 @@ pub fn input_batches<'s>(
         })
         .sample_records(dataset)
         .batch_samples(batching.size, total)
-        .net_inputs(Arc::clone(&batching.tables))
+        .net_inputs(Arc::clone(&batching.tables), batching.pool.clone())
 }
 
 /// The trainer shared with the worker that owns the device, between graph runs.

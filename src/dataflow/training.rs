@@ -257,10 +257,7 @@ fn train_fold(
         net.load(w)?;
     }
     let trainer: SharedTrainer = Arc::new(Mutex::new(None));
-    let batching = Batching {
-        size: job.train.batch_size,
-        tables: Arc::new(job.model.input_norm().tables()),
-    };
+    let batching = Batching::new(job.train.batch_size, job.model.input_norm().tables());
     let mut empty_share = 0.0;
     for (pi, part) in parts.iter().enumerate().skip(start_part) {
         let size = part.size.unwrap_or(job.size);
