@@ -139,6 +139,9 @@ pub struct Adam {
     config: AdamConfig,
     params: Vec<(String, Tensor)>,
     states: Vec<Option<ParamState>>,
+    /// Two flat buffers of the largest parameter's size, kind and device, in which each step
+    /// computes its temporaries instead of allocating (and page-faulting) fresh tensors.
+    scratch: Option<[Tensor; 2]>,
 }
 
 impl Adam {
@@ -157,6 +160,7 @@ impl Adam {
             config,
             params,
             states,
+            scratch: None,
         })
     }
 
@@ -209,11 +213,12 @@ impl Adam {
             weight_decay,
         } = self.config;
         tch::no_grad(|| {
+            self.ensure_scratch()?;
             for ((_, param), slot) in self.params.iter().zip(self.states.iter_mut()) {
                 if !param.requires_grad() {
                     continue;
                 }
-                let grad = param.grad();
+                let mut grad = param.grad();
                 if !grad.defined() {
                     continue;
                 }
@@ -226,34 +231,74 @@ impl Adam {
                     }),
                 };
                 state.step += 1.0;
-                let grad = if weight_decay != 0.0 {
-                    let wd = Tensor::f_scalar_tensor(weight_decay, (param.kind(), param.device()))?;
-                    grad.f_addcmul(param, &wd)?
-                } else {
-                    grad
+                let scalar = |v: f64| Tensor::f_scalar_tensor(v, (param.kind(), param.device()));
+                // Temporaries live in the scratch buffers (views of a parameter's shape) when
+                // they fit; a parameter of another kind or device gets fresh ones.
+                let [s1, s2] = match &self.scratch {
+                    Some([a, b])
+                        if a.kind() == param.kind()
+                            && a.device() == param.device()
+                            && a.numel() >= param.numel() =>
+                    {
+                        let n = param.numel() as i64;
+                        let view =
+                            |t: &Tensor| t.f_narrow(0, 0, n)?.f_view(param.size().as_slice());
+                        [view(a)?, view(b)?]
+                    }
+                    _ => [param.f_empty_like()?, param.f_empty_like()?],
                 };
+                // PyTorch's single-tensor Adam, op for op (the same roundings):
+                // grad = grad.add(param, alpha=wd), here in place: the gradient is zeroed after
+                // the step and nothing reads it in between.
+                if weight_decay != 0.0 {
+                    let _ = grad.f_addcmul_(param, &scalar(weight_decay)?)?;
+                }
                 let _ = state.exp_avg.f_lerp_(&grad, 1.0 - beta1)?;
-                let scaled = grad.f_mul_scalar(1.0 - beta2)?;
+                // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1-beta2): the kernel
+                // computes (value * grad) * grad.
+                let _ = grad.f_mul_out(&s1, &scalar(1.0 - beta2)?)?;
                 let _ = state
                     .exp_avg_sq
                     .f_mul_scalar_(beta2)?
-                    .f_addcmul_(&scaled, &grad)?;
+                    .f_addcmul_(&s1, &grad)?;
                 let step = f64::from(state.step);
                 let bias_correction1 = 1.0 - beta1.powf(step);
                 let bias_correction2 = 1.0 - beta2.powf(step);
                 let step_size = lr / bias_correction1;
                 // Python's `bc2 ** 0.5` is libm pow; a literal 0.5 would let LLVM use sqrt.
                 let bias_correction2_sqrt = bias_correction2.powf(std::hint::black_box(0.5));
-                let mut denom = state
-                    .exp_avg_sq
-                    .f_sqrt()?
-                    .f_div_scalar(bias_correction2_sqrt)?;
+                // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                let mut denom = state.exp_avg_sq.f_sqrt_out(&s2)?;
+                let _ = denom.f_div_scalar_(bias_correction2_sqrt)?;
                 let _ = denom.f_add_scalar_(eps)?;
-                let update = state.exp_avg.f_mul_scalar(-step_size)?;
+                // param.addcdiv_(exp_avg, denom, value=-step_size): (value * exp_avg) / denom.
+                let update = state.exp_avg.f_mul_out(&s1, &scalar(-step_size)?)?;
                 let _ = param.shallow_clone().f_addcdiv_(&update, &denom)?;
             }
             Ok(())
         })
+    }
+
+    /// Allocates the scratch buffers when there are none or they are too small for the
+    /// largest parameter that requires grad (kind and device of that parameter).
+    fn ensure_scratch(&mut self) -> Result<(), TrainError> {
+        let Some(largest) = (self.params.iter().map(|(_, p)| p))
+            .filter(|p| p.requires_grad())
+            .max_by_key(|p| p.numel())
+        else {
+            return Ok(());
+        };
+        let fits = self.scratch.as_ref().is_some_and(|[a, _]| {
+            a.numel() >= largest.numel()
+                && a.kind() == largest.kind()
+                && a.device() == largest.device()
+        });
+        if !fits {
+            let n = [largest.numel() as i64];
+            let options = (largest.kind(), largest.device());
+            self.scratch = Some([Tensor::f_empty(n, options)?, Tensor::f_empty(n, options)?]);
+        }
+        Ok(())
     }
 
     /// The state as named tensors: `<param>.step` (0-dim f32), `<param>.exp_avg`,

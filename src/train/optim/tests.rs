@@ -296,3 +296,74 @@ fn var_store_parameters_are_named_trainables_without_buffers() {
     vs.freeze();
     assert_eq!(var_store_parameters(&vs).len(), 4);
 }
+
+/// One Adam step of one parameter as fresh-tensor ops (PyTorch's `_single_tensor_adam`, the L2
+/// term as one addcmul): what [`Adam::step`] computes in place and in its scratch buffers.
+fn reference_adam_step(
+    p: &Tensor,
+    g: &Tensor,
+    m: &mut Tensor,
+    v: &mut Tensor,
+    step: f64,
+    c: &AdamConfig,
+) {
+    let [beta1, beta2] = c.betas;
+    let g = g.addcmul(
+        p,
+        &Tensor::scalar_tensor(c.weight_decay, (p.kind(), p.device())),
+    );
+    let _ = m.lerp_(&g, 1.0 - beta1);
+    let _ = v
+        .f_mul_scalar_(beta2)
+        .unwrap()
+        .addcmul_(&(&g * (1.0 - beta2)), &g);
+    let bc2_sqrt = (1.0 - beta2.powf(step)).powf(std::hint::black_box(0.5));
+    let denom = v.sqrt() / bc2_sqrt + c.eps;
+    let step_size = c.lr / (1.0 - beta1.powf(step));
+    let _ = p.shallow_clone().addcdiv_(&(&*m * -step_size), &denom);
+}
+
+#[test]
+fn scratch_steps_equal_the_fresh_tensor_ops_bit_for_bit() {
+    tch::manual_seed(5);
+    let config = AdamConfig {
+        lr: 3e-3,
+        weight_decay: 1e-2,
+        ..AdamConfig::default()
+    };
+    // Parameters of several sizes and shapes: the scratch is sized for the largest, the others
+    // use views of it; one float64 parameter gets fresh temporaries.
+    let shapes: [&[i64]; 3] = [&[7, 3, 3], &[5], &[2, 40]];
+    let params: Vec<Tensor> = (shapes.iter())
+        .map(|s| Tensor::randn(*s, (Kind::Float, Device::Cpu)).set_requires_grad(true))
+        .chain([Tensor::randn([6], (Kind::Double, Device::Cpu)).set_requires_grad(true)])
+        .collect();
+    let named: Vec<(String, Tensor)> = (params.iter().enumerate())
+        .map(|(i, p)| (format!("p{i}"), p.shallow_clone()))
+        .collect();
+    let mut opt = Adam::new(named, config.clone()).unwrap();
+    let refs: Vec<Tensor> = params.iter().map(|p| p.detach().copy()).collect();
+    let mut ms: Vec<Tensor> = refs.iter().map(Tensor::zeros_like).collect();
+    let mut vs: Vec<Tensor> = refs.iter().map(Tensor::zeros_like).collect();
+    for step in 1..=4 {
+        let grads: Vec<Tensor> = params.iter().map(|p| p.randn_like() * 0.1).collect();
+        for ((p, g), (r, (m, v))) in params
+            .iter()
+            .zip(&grads)
+            .zip(refs.iter().zip(ms.iter_mut().zip(vs.iter_mut())))
+        {
+            (p * g).sum(p.kind()).backward();
+            tch::no_grad(|| reference_adam_step(r, g, m, v, f64::from(step), &config));
+        }
+        opt.step().unwrap();
+        opt.zero_grad();
+        for (i, (p, r)) in params.iter().zip(&refs).enumerate() {
+            assert!(p.detach().equal(r), "parameter {i} after step {step}");
+            let s = opt.state(&format!("p{i}")).unwrap();
+            assert!(
+                s.exp_avg.equal(&ms[i]) && s.exp_avg_sq.equal(&vs[i]),
+                "state {i}"
+            );
+        }
+    }
+}
