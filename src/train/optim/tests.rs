@@ -341,7 +341,7 @@ fn scratch_steps_equal_the_fresh_tensor_ops_bit_for_bit() {
     let named: Vec<(String, Tensor)> = (params.iter().enumerate())
         .map(|(i, p)| (format!("p{i}"), p.shallow_clone()))
         .collect();
-    let mut opt = Adam::new(named, config.clone()).unwrap();
+    let mut opt = Adam::new(named, config).unwrap();
     let refs: Vec<Tensor> = params.iter().map(|p| p.detach().copy()).collect();
     let mut ms: Vec<Tensor> = refs.iter().map(Tensor::zeros_like).collect();
     let mut vs: Vec<Tensor> = refs.iter().map(Tensor::zeros_like).collect();
