@@ -39,9 +39,9 @@ pub struct HostBatch {
     /// Per sample: its position in the source order (sampler position, plan position).
     positions: Vec<usize>,
     /// `len * height * width` image bytes.
-    images: Vec<u8>,
+    images: PooledBuffer<u8>,
     /// `len * height * width` mask bytes (0/255; zeros for samples without a mask).
-    masks: Vec<u8>,
+    masks: PooledBuffer<u8>,
     /// Per sample: whether it has a mask (test records do not).
     has_mask: Vec<bool>,
 }
@@ -49,14 +49,25 @@ pub struct HostBatch {
 impl HostBatch {
     /// An empty batch of `width` x `height` samples with room for `capacity` of them.
     pub fn new(width: usize, height: usize, capacity: usize) -> HostBatch {
+        HostBatch::new_in(width, height, capacity, &BufferPool::new(0))
+    }
+
+    /// [`HostBatch::new`] with its planes in buffers of `pool`, which they return to when the
+    /// batch is dropped.
+    pub fn new_in(
+        width: usize,
+        height: usize,
+        capacity: usize,
+        pool: &BufferPool<u8>,
+    ) -> HostBatch {
         let n = width * height;
         HostBatch {
             width,
             height,
             metas: Vec::with_capacity(capacity),
             positions: Vec::with_capacity(capacity),
-            images: Vec::with_capacity(capacity * n),
-            masks: Vec::with_capacity(capacity * n),
+            images: pool.empty(capacity * n),
+            masks: pool.empty(capacity * n),
             has_mask: Vec::with_capacity(capacity),
         }
     }
@@ -76,7 +87,7 @@ impl HostBatch {
         self.images.extend_from_slice(sample.image.data());
         match &sample.mask {
             Some(m) => self.masks.extend_from_slice(m.data()),
-            None => self.masks.resize(self.masks.len() + w * h, 0),
+            None => self.masks.extend_with(w * h, 0),
         }
         self.has_mask.push(sample.mask.is_some());
         self.metas.push(sample.meta.clone());

@@ -3,7 +3,7 @@
 //! `b % peers` once all its samples have arrived, in position order, so a batch's content and
 //! order never depend on the number of workers. Samples cross at most this one exchange.
 
-use crate::data::{BatchSizeError, HostBatch, RecordError, Sample};
+use crate::data::{BatchSizeError, BufferPool, HostBatch, RecordError, Sample};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use timely::dataflow::channels::pact::Exchange;
@@ -36,13 +36,24 @@ pub trait BatchSamples<'s> {
     ///
     /// # Panics
     /// If `n == 0`, or a position is `>= total`.
-    fn batch_samples(self, n: usize, total: usize) -> StreamVec<'s, usize, BatchOutput>;
+    /// Batch planes come from `pool` and return to it when the batch is dropped.
+    fn batch_samples(
+        self,
+        n: usize,
+        total: usize,
+        pool: BufferPool<u8>,
+    ) -> StreamVec<'s, usize, BatchOutput>;
 }
 
 type Item = (usize, Result<Sample, RecordError>);
 
 impl<'s> BatchSamples<'s> for StreamVec<'s, usize, Item> {
-    fn batch_samples(self, n: usize, total: usize) -> StreamVec<'s, usize, BatchOutput> {
+    fn batch_samples(
+        self,
+        n: usize,
+        total: usize,
+        pool: BufferPool<u8>,
+    ) -> StreamVec<'s, usize, BatchOutput> {
         assert!(n > 0, "batch size must be positive");
         self.unary(
             Exchange::new(move |(p, _): &Item| (p / n) as u64),
@@ -62,7 +73,7 @@ impl<'s> BatchSamples<'s> for StreamVec<'s, usize, Item> {
                                 let items = pending.remove(&number).unwrap_or_default();
                                 session.give(BatchOutput {
                                     number,
-                                    batch: assemble(items),
+                                    batch: assemble(items, &pool),
                                 });
                             }
                         }
@@ -73,7 +84,7 @@ impl<'s> BatchSamples<'s> for StreamVec<'s, usize, Item> {
     }
 }
 
-fn assemble(mut items: Vec<Item>) -> Result<HostBatch, BatchError> {
+fn assemble(mut items: Vec<Item>, pool: &BufferPool<u8>) -> Result<HostBatch, BatchError> {
     items.sort_by_key(|(p, _)| *p);
     let errors: Vec<RecordError> = items
         .iter()
@@ -86,7 +97,8 @@ fn assemble(mut items: Vec<Item>) -> Result<HostBatch, BatchError> {
     for (p, s) in &items {
         if let Ok(sample) = s {
             let b = batch.get_or_insert_with(|| {
-                HostBatch::new(sample.image.width(), sample.image.height(), items.len())
+                let (w, h) = (sample.image.width(), sample.image.height());
+                HostBatch::new_in(w, h, items.len(), pool)
             });
             b.push(*p, sample).map_err(BatchError::Size)?;
         }

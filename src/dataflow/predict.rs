@@ -13,7 +13,7 @@ use super::sample::{SampleRecords, SampleRequest};
 use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::predictions::{prediction_record, MapEncoding};
 use crate::data::writer::{ShardOutcome, ShardTask};
-use crate::data::{Dataset, RecordError, Stage};
+use crate::data::{BufferPool, Dataset, RecordError, Stage};
 use crate::predict::Predictor;
 use data_prep::shard::Decoder;
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,7 @@ pub fn run_predict(
         per_step: job.batch_size,
         in_flight: execution.gate.in_flight,
     };
+    let host_pool = BufferPool::new(64);
     run_writing_dataflow(
         &execution.clone().with_gate(gate),
         Arc::new((0..total).collect::<Vec<usize>>()),
@@ -87,7 +88,7 @@ pub fn run_predict(
                     epoch: 0,
                 })
                 .sample_records(Arc::clone(&job.dataset))
-                .batch_samples(job.batch_size, total)
+                .batch_samples(job.batch_size, total, host_pool.clone())
                 .in_order(
                     |b: &BatchOutput| b.number,
                     move |b: BatchOutput| {

@@ -8,6 +8,7 @@ use super::sample::{SampleRecords, SampleRequest};
 use super::write_shards::WriteEvent;
 use crate::augment::{AugmentConfig, ImageU8};
 use crate::data::writer::{manifest_from_shards, plan_output, ShardOutcome};
+use crate::data::BufferPool;
 use crate::data::{augmented_copy, Dataset, RecordError, RecordOrigin, Stage};
 use data_prep::folds::Fold;
 use data_prep::ingest::shard_ranges;
@@ -172,7 +173,7 @@ fn batches_hold_consecutive_positions_whatever_the_worker_count() {
                         epoch: 2,
                     })
                     .sample_records(Arc::clone(&ds))
-                    .batch_samples(4, total)
+                    .batch_samples(4, total, BufferPool::new(8))
             },
             |_: &BatchOutput| {},
         )

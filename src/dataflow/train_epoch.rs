@@ -33,6 +33,8 @@ pub struct Batching {
     pub tables: Arc<InputTables>,
     /// Where the network inputs' buffers come from and return to, shared by all workers.
     pub pool: BufferPool,
+    /// The same for the batches' u8 planes.
+    pub host_pool: BufferPool<u8>,
 }
 
 impl Batching {
@@ -43,6 +45,7 @@ impl Batching {
             size,
             tables: Arc::new(tables),
             pool: BufferPool::new(64),
+            host_pool: BufferPool::new(64),
         }
     }
 }
@@ -65,7 +68,7 @@ pub fn input_batches<'s>(
             epoch,
         })
         .sample_records(dataset)
-        .batch_samples(batching.size, total)
+        .batch_samples(batching.size, total, batching.host_pool.clone())
         .net_inputs(Arc::clone(&batching.tables), batching.pool.clone())
 }
 
