@@ -236,12 +236,7 @@ fn blends_are_weighted_sums_in_member_order_and_run_to_a_submission() {
 
     // f16 blends keep the sum in half precision.
     let f16 = root.join("f16");
-    run_ok(bin().arg("blend").arg(&p).arg("--out").arg(&f16).args([
-        "--set",
-        "blend.encoding=\"f16\"",
-        "--set",
-        "blend.sets=[\"test-top\"]",
-    ]));
+    blend_one_set(&p, &f16, "test-top", "blend.encoding=\"f16\"");
     assert!(!f16.join("valid-top").exists());
     let t16 = open_prediction_set(&f16.join("test-top")).unwrap();
     assert_eq!(t16.pixel_bytes(), 2);
@@ -252,12 +247,7 @@ fn blends_are_weighted_sums_in_member_order_and_run_to_a_submission() {
     // At a size no member has, the maps are resized and the first member's truth is
     // nearest-resized (each 32² pixel becomes 2x2 at 64²).
     let big = root.join("big");
-    run_ok(bin().arg("blend").arg(&p).arg("--out").arg(&big).args([
-        "--set",
-        "blend.size=64",
-        "--set",
-        "blend.sets=[\"valid-top\"]",
-    ]));
+    blend_one_set(&p, &big, "valid-top", "blend.size=64");
     let v64 = open_prediction_set(&big.join("valid-top")).unwrap();
     assert_eq!(v64.manifest().size, 64);
     let got = v64.read(2, &mut dec).unwrap();
@@ -358,5 +348,18 @@ fn blend_errors_name_the_key_the_member_and_the_image() {
     assert!(
         open_prediction_set(&a.join("valid-top")).is_ok(),
         "the member is untouched"
+    );
+}
+
+/// `pneumoflow blend PIPELINE --out OUT` of the set `set` alone, with one more `--set` override.
+fn blend_one_set(pipeline: &Path, out: &Path, set: &str, setting: &str) {
+    let sets = format!("blend.sets=[\"{set}\"]");
+    run_ok(
+        bin()
+            .arg("blend")
+            .arg(pipeline)
+            .arg("--out")
+            .arg(out)
+            .args(["--set", setting, "--set", &sets]),
     );
 }
