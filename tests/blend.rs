@@ -154,8 +154,13 @@ fn expected(k: usize) -> Vec<f32> {
         &MapEncoding::F16.encode(&(0..16 * 16).map(|i| prob(1, k, i, 16)).collect::<Vec<_>>()),
     );
     let b = resize_map(&b16, 16, 16, 32, 32);
+    weighted_sum(&a, &b)
+}
+
+/// 0.7·a + 0.3·b in f32, accumulated in member order as the blend does.
+fn weighted_sum(a: &[f32], b: &[f32]) -> Vec<f32> {
     a.iter()
-        .zip(&b)
+        .zip(b)
         .map(|(&a, &b)| {
             let mut acc = 0f32;
             acc += 0.7f32 * a;
@@ -258,16 +263,7 @@ fn blends_are_weighted_sums_in_member_order_and_run_to_a_submission() {
         &MapEncoding::F16.encode(&(0..16 * 16).map(|i| prob(1, k, i, 16)).collect::<Vec<_>>()),
     );
     let b64 = resize_map(&b16, 16, 16, 64, 64);
-    let want: Vec<f32> = a64
-        .iter()
-        .zip(&b64)
-        .map(|(&a, &b)| {
-            let mut acc = 0f32;
-            acc += 0.7f32 * a;
-            acc += 0.3f32 * b;
-            acc
-        })
-        .collect();
+    let want = weighted_sum(&a64, &b64);
     assert_eq!(got.image, MapEncoding::U8.encode(&want));
     let truth = member.mask.unwrap();
     let want_truth: Vec<u8> = (0..64 * 64)
