@@ -40,6 +40,8 @@ fn main() {
         images.parse().expect("IMAGES"),
         batch.parse().expect("BATCH"),
     );
+    // the process settings the binaries apply (THP off, glibc heap kept)
+    pneumoflow::host_memory::apply();
     tch::set_num_threads(1);
     let json = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("pipelines/transforms/train_transforms_complex_1024.json");

@@ -19,7 +19,7 @@ p = 0.5 over fold 1..4 of a synthetic 256² dataset, the light train augmentatio
   Runs in .venv-albu031 with torch 2.13.0 from .venv-torch on its path.
 
 Usage:
-  cargo build --release && python3 benches/train_epoch_anchor.py [--records 60] [--rounds 3]
+  cargo build --release && python3 benches/train_epoch_anchor.py [--records 180] [--rounds 3]
 """
 import argparse
 import glob
@@ -142,7 +142,7 @@ def prepare(work, binary, records):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--records", type=int, default=60)
+    ap.add_argument("--records", type=int, default=180)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--work", default=os.path.join(REPO, "target", "train-epoch-anchor"))
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "pneumoflow"))

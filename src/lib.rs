@@ -25,6 +25,7 @@ pub mod canvas;
 pub mod config;
 pub mod data;
 pub mod dataflow;
+pub mod host_memory;
 pub mod metric;
 pub mod model;
 pub mod png_io;

@@ -69,8 +69,9 @@ pub enum Command {
 /// Runs a parsed command. With `TORCH = false` (the `pneumoflow` binary) the commands that need
 /// libtorch are handed to the companion binary `pneumoflow-torch` ([`torch::exec`]), so the
 /// data commands start without loading libtorch; with `TORCH = true` (that companion) every
-/// command runs in-process.
+/// command runs in-process. Both first apply [`pneumoflow::host_memory`]'s settings.
 pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
+    pneumoflow::host_memory::apply();
     match command {
         Command::Synth(args) => synth::run(args),
         Command::Prep(args) => prep::run(args),
