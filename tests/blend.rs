@@ -4,12 +4,9 @@
 //! same bytes; a re-run is up to date; bad weights, a member lacking an image, and a blend
 //! written over a member's store are clear errors.
 
-use crate::cli_util::{bin, run_err, run_ok, shard_files};
+use crate::cli_util::{bin, run_err, run_ok, shard_files, write_prediction_set};
 use data_prep::folds::Fold;
-use data_prep::ingest::shard_ranges;
-use data_prep::shard::{
-    encode_record, shard_file_name, write_shard, Decoder, Record, RecordMeta, Split,
-};
+use data_prep::shard::{Decoder, Record, RecordMeta, Split};
 use pneumoflow::data::predictions::PREDICTIONS_KIND;
 use pneumoflow::data::predictions::{open_prediction_set, resize_map, MapEncoding};
 use std::path::{Path, PathBuf};
@@ -26,7 +23,6 @@ fn prob(m: usize, k: usize, i: usize, side: usize) -> f32 {
 /// A prediction set of `ids` (the first `n_train` with ground truth) at `side`², stored as
 /// `encoding`, records in the order given.
 fn write_set(dir: &Path, m: usize, ids: &[usize], n_train: usize, side: usize, enc: MapEncoding) {
-    std::fs::create_dir_all(dir).unwrap();
     let records: Vec<Record> = ids
         .iter()
         .map(|&k| {
@@ -62,20 +58,8 @@ fn write_set(dir: &Path, m: usize, ids: &[usize], n_train: usize, side: usize, e
             }
         })
         .collect();
-    let ranges = shard_ranges(records.len(), 2);
-    for (s, r) in ranges.iter().enumerate() {
-        let enc: Vec<_> = records[r.clone()]
-            .iter()
-            .map(|rec| encode_record(rec, 1).unwrap())
-            .collect();
-        write_shard(&dir.join(shard_file_name(s)), &enc, s as u64).unwrap();
-    }
-    let files: Vec<String> = (0..ranges.len()).map(shard_file_name).collect();
     let source = serde_json::json!({"kind": PREDICTIONS_KIND, "input": "nowhere"});
-    pneumoflow::data::writer::manifest_from_shards(dir, side as u32, &files, source)
-        .unwrap()
-        .save(dir)
-        .unwrap();
+    write_prediction_set(dir, side, &records, 2, source);
 }
 
 /// Two member stores: `a` (32², u8) and `b` (16², f16, records in another order), each with

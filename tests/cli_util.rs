@@ -1,5 +1,5 @@
 //! Helpers shared by the CLI tests: run the `pneumoflow` binary, make a small synthetic SIIM
-//! dataset, list and checksum shard files.
+//! dataset, write a prediction set, list and checksum shard files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -118,4 +118,30 @@ pub fn fnv_hex(bytes: &[u8]) -> String {
 /// size, CRC32 and metadata.
 pub fn shard_content_checksum(bytes: &[u8]) -> String {
     fnv_hex(&bytes[data_prep::shard::format::HEADER_LEN..])
+}
+
+/// Writes `records` as a prediction set at `dir`: shards of `per_shard` records at zstd level 1,
+/// then the manifest (`side`², source `source`), as `pneumoflow predict` leaves one.
+pub fn write_prediction_set(
+    dir: &Path,
+    side: usize,
+    records: &[data_prep::shard::Record],
+    per_shard: usize,
+    source: serde_json::Value,
+) {
+    use data_prep::shard::{encode_record, shard_file_name, write_shard};
+    std::fs::create_dir_all(dir).unwrap();
+    let ranges = data_prep::ingest::shard_ranges(records.len(), per_shard);
+    for (s, r) in ranges.iter().enumerate() {
+        let encoded: Vec<_> = records[r.clone()]
+            .iter()
+            .map(|rec| encode_record(rec, 1).unwrap())
+            .collect();
+        write_shard(&dir.join(shard_file_name(s)), &encoded, s as u64).unwrap();
+    }
+    let files: Vec<String> = (0..ranges.len()).map(shard_file_name).collect();
+    pneumoflow::data::writer::manifest_from_shards(dir, side as u32, &files, source)
+        .unwrap()
+        .save(dir)
+        .unwrap();
 }

@@ -3,9 +3,12 @@
 //! maps with random blobs, the timely graph at 1 and 2 workers over u8 and f16 stores, and
 //! `pneumoflow sweep` end to end with its errors.
 
+#[allow(dead_code)] // the CLI tests' helpers; this binary uses a few
+mod cli_util;
+
+use cli_util::{bin, write_prediction_set};
 use data_prep::folds::Fold;
-use data_prep::ingest::shard_ranges;
-use data_prep::shard::{encode_record, shard_file_name, write_shard, Record, RecordMeta, Split};
+use data_prep::shard::{shard_file_name, Record, RecordMeta, Split};
 use pneumoflow::data::prob_map::MapEncoding;
 use pneumoflow::dataflow::sweep::run_sweep;
 use pneumoflow::dataflow::Execution;
@@ -216,7 +219,6 @@ fn engine_equals_brute_force(enc: MapEncoding) {
 /// Writes a prediction set of `side`² cases into `dir` (shards of 3 records); `test_from` makes
 /// the records from that index on test records (no ground truth).
 fn write_set(dir: &Path, side: usize, cases: &[Case], kind: &str, test_from: usize) {
-    std::fs::create_dir_all(dir).unwrap();
     let records: Vec<Record> = cases
         .iter()
         .enumerate()
@@ -243,20 +245,8 @@ fn write_set(dir: &Path, side: usize, cases: &[Case], kind: &str, test_from: usi
             }
         })
         .collect();
-    let ranges = shard_ranges(records.len(), 3);
-    for (k, r) in ranges.iter().enumerate() {
-        let enc: Vec<_> = records[r.clone()]
-            .iter()
-            .map(|rec| encode_record(rec, 1).unwrap())
-            .collect();
-        write_shard(&dir.join(shard_file_name(k)), &enc, k as u64).unwrap();
-    }
-    let files: Vec<String> = (0..ranges.len()).map(shard_file_name).collect();
     let source = serde_json::json!({"kind": kind, "checkpoint": "test"});
-    pneumoflow::data::writer::manifest_from_shards(dir, side as u32, &files, source)
-        .unwrap()
-        .save(dir)
-        .unwrap();
+    write_prediction_set(dir, side, &records, 3, source);
 }
 
 fn cases(seed: u64, side: usize, n: usize) -> Vec<Case> {
@@ -335,10 +325,6 @@ fn dataflow_equals_serial_and_brute_force_at_1_and_2_workers() {
             }
         }
     }
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pneumoflow"))
 }
 
 /// Runs `cmd`; returns (success, stdout, stderr).
