@@ -7,7 +7,8 @@
 //! - [`writer`]: the resumable dataset writer (fingerprints, output plan, shard tasks and
 //!   outcomes, manifest last, folds.csv).
 //! - [`batch`]: [`HostBatch`], N samples of one size as u8 planes, for the device.
-//! - [`buffer_pool`]: float32 buffers reused from batch to batch (network inputs).
+//! - [`buffer_pool`]: buffers reused from batch to batch (u8 batch planes, float32 network
+//!   inputs).
 //! - [`sampler`]: the sliding sample rate: every positive plus `int(n_pos(1-p)/p)` negatives
 //!   drawn with replacement per epoch, deterministic per (seed, fold, part, epoch).
 //! - [`predictions`]: the prediction store (probability maps as shard datasets).

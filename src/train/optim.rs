@@ -144,6 +144,14 @@ pub struct Adam {
     scratch: Option<[Tensor; 2]>,
 }
 
+/// Whether a scratch buffer can hold the temporaries of `param`: the same kind and device,
+/// and at least as many elements.
+fn scratch_fits(scratch: &Tensor, param: &Tensor) -> bool {
+    scratch.kind() == param.kind()
+        && scratch.device() == param.device()
+        && scratch.numel() >= param.numel()
+}
+
 impl Adam {
     /// An optimizer over `params` (names must be unique; their order is kept and is the order
     /// [`Adam::params`] hands to [`clip_grad_norm`]) with no state.
@@ -235,11 +243,7 @@ impl Adam {
                 // Temporaries live in the scratch buffers (views of a parameter's shape) when
                 // they fit; a parameter of another kind or device gets fresh ones.
                 let [s1, s2] = match &self.scratch {
-                    Some([a, b])
-                        if a.kind() == param.kind()
-                            && a.device() == param.device()
-                            && a.numel() >= param.numel() =>
-                    {
+                    Some([a, b]) if scratch_fits(a, param) => {
                         let n = param.numel() as i64;
                         let view =
                             |t: &Tensor| t.f_narrow(0, 0, n)?.f_view(param.size().as_slice());
@@ -288,12 +292,7 @@ impl Adam {
         else {
             return Ok(());
         };
-        let fits = self.scratch.as_ref().is_some_and(|[a, _]| {
-            a.numel() >= largest.numel()
-                && a.kind() == largest.kind()
-                && a.device() == largest.device()
-        });
-        if !fits {
+        if !(self.scratch.as_ref()).is_some_and(|[a, _]| scratch_fits(a, largest)) {
             let n = [largest.numel() as i64];
             let options = (largest.kind(), largest.device());
             self.scratch = Some([Tensor::f_empty(n, options)?, Tensor::f_empty(n, options)?]);
