@@ -41,7 +41,7 @@ fn main() {
         batch.parse().expect("BATCH"),
     );
     // the process settings the binaries apply (THP off, glibc heap kept)
-    pneumoflow::host_memory::apply();
+    pneumoflow::host_memory::apply().expect("host memory settings");
     tch::set_num_threads(1);
     let json = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("pipelines/transforms/train_transforms_complex_1024.json");
@@ -60,7 +60,7 @@ fn main() {
         // The train graph's gate: one batch per timestamp, the default `train.in_flight`.
         &Execution::threads(workers).with_gate(Gate {
             per_step: batch,
-            in_flight: 4,
+            in_flight: pneumoflow::train::config::DEFAULT_IN_FLIGHT,
         }),
         Arc::new((0..images).collect::<Vec<usize>>()),
         move |_info, positions| {

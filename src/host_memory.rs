@@ -18,17 +18,39 @@
 //!
 //! `PNEUMOFLOW_HOST_MEMORY=default` in the environment leaves both as the system has them.
 
+use thiserror::Error;
+
 /// The environment variable that, set to `default`, leaves the system's settings alone.
 pub const OPT_OUT_VARIABLE: &str = "PNEUMOFLOW_HOST_MEMORY";
 
+/// The opt-out variable holds a value other than `default`.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{OPT_OUT_VARIABLE}={value:?}: unknown value (set it to `default` to leave the system's memory settings alone, or unset it)")]
+pub struct UnknownSetting {
+    /// The value found.
+    pub value: String,
+}
+
 /// Applies both settings unless the opt-out variable says `default`; call before any thread
 /// starts. Returns whether they were applied (they exist on Linux with glibc only; elsewhere
-/// this does nothing).
-pub fn apply() -> bool {
-    if std::env::var(OPT_OUT_VARIABLE).is_ok_and(|v| v == "default") {
-        return false;
+/// this does nothing), or the variable's value when it is neither unset nor `default`.
+pub fn apply() -> Result<bool, UnknownSetting> {
+    let value = std::env::var_os(OPT_OUT_VARIABLE).map(|v| v.to_string_lossy().into_owned());
+    if !wanted(value.as_deref())? {
+        return Ok(false);
     }
-    disable_transparent_huge_pages() & keep_glibc_heap()
+    Ok(disable_transparent_huge_pages() & keep_glibc_heap())
+}
+
+/// Whether the settings are wanted, given the opt-out variable's value.
+fn wanted(value: Option<&str>) -> Result<bool, UnknownSetting> {
+    match value {
+        None => Ok(true),
+        Some("default") => Ok(false),
+        Some(other) => Err(UnknownSetting {
+            value: other.to_string(),
+        }),
+    }
 }
 
 /// Turns transparent huge pages off for this process and the processes it starts
@@ -61,6 +83,24 @@ pub fn keep_glibc_heap() -> bool {
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     {
         false
+    }
+}
+
+#[cfg(test)]
+mod opt_out_tests {
+    use super::*;
+
+    #[test]
+    fn only_unset_or_default_are_accepted_and_the_error_names_variable_and_value() {
+        assert_eq!(wanted(None), Ok(true));
+        assert_eq!(wanted(Some("default")), Ok(false));
+        let err = wanted(Some("off")).unwrap_err();
+        assert_eq!(err.value, "off");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("PNEUMOFLOW_HOST_MEMORY=\"off\": unknown value"),
+            "{message}"
+        );
     }
 }
 

@@ -648,3 +648,14 @@ fn a_panicking_worker_stops_the_job_instead_of_hanging() {
     assert!(!out.join("manifest.json").exists());
     succeeds(&mut prep(&f.input, &out));
 }
+
+#[test]
+fn an_unknown_host_memory_setting_is_refused_naming_the_variable_and_value() {
+    for command in [["inspect", "."], ["train", "missing.toml"]] {
+        let message = fails(bin().args(command).env("PNEUMOFLOW_HOST_MEMORY", "off"));
+        assert!(
+            message.contains("PNEUMOFLOW_HOST_MEMORY=\"off\": unknown value"),
+            "{command:?}: {message}"
+        );
+    }
+}

@@ -71,7 +71,7 @@ pub enum Command {
 /// data commands start without loading libtorch; with `TORCH = true` (that companion) every
 /// command runs in-process. Both first apply [`pneumoflow::host_memory`]'s settings.
 pub fn run<const TORCH: bool>(command: Command) -> anyhow::Result<()> {
-    pneumoflow::host_memory::apply();
+    pneumoflow::host_memory::apply()?;
     match command {
         Command::Synth(args) => synth::run(args),
         Command::Prep(args) => prep::run(args),

@@ -130,8 +130,11 @@ fn yes() -> bool {
 fn default_metric_eps() -> f64 {
     1e-6
 }
+/// Batches in flight per data worker when `train.in_flight` is not set.
+pub const DEFAULT_IN_FLIGHT: usize = 4;
+
 fn default_in_flight() -> usize {
-    4
+    DEFAULT_IN_FLIGHT
 }
 
 impl TrainConfig {
