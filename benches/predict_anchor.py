@@ -14,7 +14,7 @@ training images of the synthetic 256² dataset of benches/train_epoch_anchor.py.
   the first batch request to the last map. Runs in .venv-albu031 with torch 2.13.0 from .venv-torch.
 
 Usage:
-  cargo build --release && python3 benches/train_epoch_anchor.py --rounds 1   # makes the data and a checkpoint
+  cargo build --release && python3 benches/train_epoch_anchor.py --records 60 --rounds 1   # makes the data and a checkpoint
   python3 benches/predict_anchor.py [--rounds 3]
 """
 import argparse
@@ -30,7 +30,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-WORK = os.path.join(REPO, "target", "train-epoch-anchor")
+# the 60-record data and checkpoint of `train_epoch_anchor.py --records 60`
+WORK = os.path.join(REPO, "target", "train-epoch-anchor-60")
 
 
 def torch_loop(png_dir, threads):
@@ -90,7 +91,7 @@ def main():
     shards, pngs, pipeline = (os.path.join(WORK, x) for x in ("shards", "png", "epoch.toml"))
     checkpoint = os.path.join(WORK, "run", "best_fold0.safetensors")
     if not os.path.exists(checkpoint):
-        sys.exit("run `python3 benches/train_epoch_anchor.py --rounds 1` first (data and a checkpoint)")
+        sys.exit("run `python3 benches/train_epoch_anchor.py --records 60 --rounds 1` first (data and a checkpoint)")
     with open(pipeline) as f:
         text = f.read()
     bench_pipeline = os.path.join(WORK, "predict.toml")

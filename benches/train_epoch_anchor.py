@@ -144,7 +144,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=180)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--work", default=os.path.join(REPO, "target", "train-epoch-anchor"))
+    ap.add_argument("--work", help="work directory (default: target/train-epoch-anchor-RECORDS)")
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "pneumoflow"))
     ap.add_argument("--loop", nargs=3, metavar=("PNG_DIR", "IDS_JSON", "THREADS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -153,6 +153,7 @@ def main():
     sys.path.insert(0, HERE)
     import bulk_augment_anchor
 
+    a.work = a.work or os.path.join(REPO, "target", "train-epoch-anchor-%d" % a.records)
     shards, pngs, pipeline = prepare(a.work, a.bin, a.records)
     py = os.path.join(REPO, ".venv-albu031", "bin", "python")
     rust_rates, torch_rates = [], []
