@@ -1,7 +1,15 @@
-//! A probe-gated source: feeds a worker's items into the dataflow a few per timestamp and stops
-//! when too many timestamps are still in flight, so memory stays bounded whatever the input
-//! size (timely has no back-pressure of its own; the source slows down instead).
+//! A probe-gated source: feeds items into the dataflow a few per timestamp and stops when too
+//! many timestamps are still in flight, so memory stays bounded whatever the input size (timely
+//! has no back-pressure of its own; the source slows down instead).
+//!
+//! The worker threads of a process share one [`ClaimQueue`]: each claims the next `per_step`
+//! items when its gate opens, so a worker that drew cheap items takes more of them instead of
+//! waiting at the gate for one that drew expensive ones (with a fixed split, the gate made the
+//! faster worker idle whenever the other fell `in_flight` timestamps behind). Chunk `c` of the
+//! queue goes in at timestamp `c / workers`, so a timestamp holds the same items whichever
+//! worker claimed them.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use timely::dataflow::operators::vec::Input;
 use timely::dataflow::{InputHandleVec, ProbeHandle, Scope, StreamVec};
@@ -56,28 +64,62 @@ impl<I: Clone + 'static> GatedSource<I> {
         &self.probe
     }
 
-    /// Feeds `items`, `per_step` per timestamp, never more than `in_flight` timestamps ahead of
-    /// the probe; then closes the input. Returns once everything was introduced (the caller
-    /// steps the worker until the dataflow completes).
-    pub fn feed(self, worker: &mut Worker, items: impl IntoIterator<Item = I>) {
+    /// Claims items of `queue`, `per_step` at a time (chunk `c` at timestamp `c / workers`),
+    /// each chunk once the probe is at most `in_flight` timestamps behind it and after a step
+    /// of the worker has taken up the previous one, until the queue is empty; then closes the
+    /// input. Returns once everything this worker claimed was
+    /// introduced (the caller steps the worker until the dataflow completes).
+    pub fn feed(self, worker: &mut Worker, queue: &ClaimQueue<I>) {
         let GatedSource {
             mut input,
             probe,
             gate,
         } = self;
-        let mut items = items.into_iter().peekable();
-        let mut round = 0usize;
-        while items.peek().is_some() {
-            for item in items.by_ref().take(gate.per_step) {
-                input.send(item);
-            }
-            round += 1;
-            input.advance_to(round);
-            while round >= gate.in_flight && probe.less_than(&(round - gate.in_flight + 1)) {
+        while let Some((time, items)) = queue.claim(gate.per_step) {
+            // claims only grow, so `time` never goes back
+            input.advance_to(time);
+            while time >= gate.in_flight && probe.less_than(&(time + 1 - gate.in_flight)) {
                 worker.step_or_park(Some(Duration::from_millis(5)));
             }
+            for item in items {
+                input.send(item.clone());
+            }
+            // Work on the chunk before claiming the next, so that a worker holds no more
+            // claimed items than it is about to process.
+            input.flush();
+            worker.step();
         }
         input.close();
+    }
+}
+
+/// Items that the `workers` worker threads of one process claim in chunks (see the module doc).
+pub struct ClaimQueue<I> {
+    items: Vec<I>,
+    workers: usize,
+    next_chunk: AtomicUsize,
+}
+
+impl<I> ClaimQueue<I> {
+    /// A queue of `items` for `workers` threads.
+    pub fn new(items: Vec<I>, workers: usize) -> ClaimQueue<I> {
+        ClaimQueue {
+            items,
+            workers: workers.max(1),
+            next_chunk: AtomicUsize::new(0),
+        }
+    }
+
+    /// The next unclaimed chunk of `per_step` items and its timestamp, or `None` when all
+    /// are claimed.
+    fn claim(&self, per_step: usize) -> Option<(usize, &[I])> {
+        let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
+        let start = chunk.checked_mul(per_step)?;
+        if start >= self.items.len() {
+            return None;
+        }
+        let end = (start + per_step).min(self.items.len());
+        Some((chunk / self.workers, &self.items[start..end]))
     }
 }
 
@@ -86,16 +128,18 @@ mod tests {
     use super::*;
     use std::cell::Cell;
     use std::rc::Rc;
+    use std::sync::{Arc, Mutex};
     use timely::dataflow::operators::vec::Map;
     use timely::dataflow::operators::Probe;
 
     #[test]
     fn source_never_runs_more_than_in_flight_rounds_ahead() {
-        timely::execute(timely::Config::thread(), |worker| {
+        let queue = Arc::new(ClaimQueue::new((0..100).collect::<Vec<usize>>(), 1));
+        let q = Arc::clone(&queue);
+        timely::execute(timely::Config::thread(), move |worker| {
             let seen = Rc::new(Cell::new(0usize));
             let max_ahead = Rc::new(Cell::new(0usize));
-            let sent = Rc::new(Cell::new(0usize));
-            let (s, m, sent_in) = (Rc::clone(&seen), Rc::clone(&max_ahead), Rc::clone(&sent));
+            let (s, m, claims) = (Rc::clone(&seen), Rc::clone(&max_ahead), Arc::clone(&q));
             let source = worker.dataflow::<usize, _, _>(|scope| {
                 let gate = Gate {
                     per_step: 2,
@@ -105,21 +149,58 @@ mod tests {
                 stream
                     .map(move |x: usize| {
                         s.set(s.get() + 1);
-                        m.set(m.get().max(sent_in.get().saturating_sub(s.get())));
+                        let claimed = (claims.next_chunk.load(Ordering::Relaxed) * 2).min(100);
+                        m.set(m.get().max(claimed.saturating_sub(s.get())));
                         x
                     })
                     .probe_with(source.probe());
                 source
             });
-            let counter = Rc::clone(&sent);
-            source.feed(
-                worker,
-                (0..100).inspect(move |_| counter.set(counter.get() + 1)),
-            );
+            source.feed(worker, &q);
             while worker.step_or_park(None) {}
             assert_eq!(seen.get(), 100);
             assert!(max_ahead.get() <= 2 * 3 + 2, "{}", max_ahead.get());
         })
         .unwrap();
+        assert!(queue.claim(2).is_none(), "every item was claimed");
+    }
+
+    #[test]
+    fn a_slow_worker_claims_fewer_items_and_every_item_goes_in_once() {
+        // worker 1 takes 20 ms per item, worker 0 no time: with a fixed split each would
+        // feed 20 of the 40 items; claiming, worker 0 takes most of them.
+        let queue = Arc::new(ClaimQueue::new((0..40).collect::<Vec<usize>>(), 2));
+        let fed = Arc::new(Mutex::new(Vec::new()));
+        let (q, f) = (Arc::clone(&queue), Arc::clone(&fed));
+        timely::execute(timely::Config::process(2), move |worker| {
+            let index = worker.index();
+            let sink = Arc::clone(&f);
+            let source = worker.dataflow::<usize, _, _>(|scope| {
+                let gate = Gate {
+                    per_step: 1,
+                    in_flight: 2,
+                };
+                let (source, stream) = GatedSource::<usize>::new(scope, gate);
+                stream
+                    .map(move |x: usize| {
+                        if index == 1 {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                        sink.lock().unwrap().push((index, x));
+                        x
+                    })
+                    .probe_with(source.probe());
+                source
+            });
+            source.feed(worker, &q);
+            while worker.step_or_park(None) {}
+        })
+        .unwrap();
+        let mut fed = fed.lock().unwrap().clone();
+        let slow = fed.iter().filter(|(w, _)| *w == 1).count();
+        assert!(slow < 20, "the slow worker fed {slow} of 40");
+        fed.sort_by_key(|&(_, x)| x);
+        let items: Vec<usize> = fed.iter().map(|&(_, x)| x).collect();
+        assert_eq!(items, (0..40).collect::<Vec<_>>());
     }
 }

@@ -3,12 +3,12 @@
 //! caller's graph on every worker behind a probe-gated source of items, gathers the graph's
 //! output on worker 0 and returns it.
 //!
-//! Item `i` of the list is fed by worker `i % peers` (peers = workers of all processes), in
-//! order. The returned records are those gathered by this process's workers: all of them on
+//! Item `i` of the list is fed by process `i % processes`, whose worker threads claim its items
+//! a few at a time as their gates open (a [`ClaimQueue`]), in order. The returned records are those gathered by this process's workers: all of them on
 //! process 0, none elsewhere.
 
 use super::cluster::build_cluster;
-use super::gated_source::{Gate, GatedSource};
+use super::gated_source::{ClaimQueue, Gate, GatedSource};
 use super::gather::Gather;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -125,6 +125,24 @@ impl Execution {
         }
     }
 
+    /// The processes of the execution (1 unless it is a cluster).
+    pub fn processes(&self) -> usize {
+        match &self.config.communication {
+            CommunicationConfig::Cluster { addresses, .. } => addresses.len().max(1),
+            _ => 1,
+        }
+    }
+
+    /// The worker threads of each process.
+    pub fn threads_per_process(&self) -> usize {
+        match &self.config.communication {
+            CommunicationConfig::Thread => 1,
+            CommunicationConfig::Process(threads)
+            | CommunicationConfig::ProcessBinary(threads)
+            | CommunicationConfig::Cluster { threads, .. } => (*threads).max(1),
+        }
+    }
+
     /// Whether this process collects the gathered output (process 0).
     pub fn is_first_process(&self) -> bool {
         self.process_index() == 0
@@ -166,6 +184,12 @@ where
         other => other.clone().try_build().map_err(DataflowError::Start)?,
     };
     let gate = execution.gate;
+    let (process, processes) = (execution.process_index(), execution.processes());
+    let mine = (items.iter().enumerate())
+        .filter(|(i, _)| i % processes == process)
+        .map(|(_, item)| item.clone())
+        .collect();
+    let queue = Arc::new(ClaimQueue::new(mine, execution.threads_per_process()));
     let observe = Arc::new(observe);
     let guards = timely::execute::execute_from(
         builders,
@@ -194,12 +218,7 @@ where
                     });
                 source
             });
-            let mine = items
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % info.peers == info.index)
-                .map(|(_, item)| item.clone());
-            source.feed(worker, mine);
+            source.feed(worker, &queue);
             while worker.step_or_park(None) {}
             let out = std::mem::take(&mut *collected.borrow_mut());
             out
