@@ -84,6 +84,41 @@ fn round_trip_preserves_every_record() {
     assert_eq!(set.shards()[0].raw_len(), 2 * 256 + 256);
 }
 
+#[test]
+fn payloads_larger_and_smaller_than_the_write_buffer_round_trip_in_order() {
+    // Noise does not compress: a 640^2 payload is over the write buffer (written directly),
+    // the 16^2 ones are gathered in the buffer; both kinds interleaved in one shard.
+    let noisy = |id: &str, seed: u32| {
+        let mut r = record(id, 640, 640, Split::Train, true);
+        let mut x = seed;
+        for v in &mut r.image {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            *v = (x >> 24) as u8;
+        }
+        r
+    };
+    let recs = [
+        record("s0", 16, 16, Split::Train, true),
+        noisy("big0", 1),
+        noisy("big1", 2),
+        record("s1", 16, 16, Split::Train, false),
+        noisy("big2", 3),
+    ];
+    let enc: Vec<EncodedRecord> = (recs.iter())
+        .map(|r| encode_record(r, DEFAULT_LEVEL).unwrap())
+        .collect();
+    let buffer = writer::WRITE_BUFFER;
+    assert!(enc[1].payload.len() > buffer && enc[0].payload.len() < buffer);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(shard_file_name(0));
+    write_shard(&path, &enc, 7).unwrap();
+    let shard = ShardFile::open(&path).unwrap();
+    let mut dec = Decoder::new();
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(&shard.read(i, &mut dec).unwrap(), r, "record {i}");
+    }
+}
+
 /// `record` with 2 bytes per pixel (an f16 map's bytes).
 fn wide(id: &str, split: Split, positive: bool) -> Record {
     let mut r = record(id, 8, 8, split, positive);

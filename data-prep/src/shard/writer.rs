@@ -197,6 +197,10 @@ pub struct ShardStream {
 /// records that follow are made, and the fsync of `finish` waits only for the tail.
 const WRITEBACK_CHUNK: u64 = 16 << 20;
 
+/// Capacity of a stream's write buffer: a 1024^2 record's payload (about 1 MiB) is larger,
+/// so it is written without a copy into the buffer; 256^2 records (tens of KiB) are gathered.
+pub(crate) const WRITE_BUFFER: usize = 256 << 10;
+
 /// Starts writeback of `len` bytes of `file` from `offset`, without waiting (Linux; elsewhere
 /// the fsync of `finish` does it all).
 fn start_writeback(file: &File, offset: u64, len: u64) {
@@ -236,7 +240,9 @@ impl ShardStream {
             finished: false,
         };
         let file = File::create(&stream.tmp).map_err(|e| stream.io(e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        // Payloads of at least the buffer's capacity go straight to the file (BufWriter flushes
+        // what it holds and skips its copy); smaller ones are gathered into fewer writes.
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
         // The header's place (written by finish) and the padding up to the data region.
         out.write_all(&[0u8; DATA_START as usize])
             .map_err(|e| stream.io(e))?;
