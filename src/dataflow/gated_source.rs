@@ -42,7 +42,7 @@ pub struct GatedSource<I: Clone + 'static> {
 }
 
 impl<I: Clone + 'static> GatedSource<I> {
-    /// A source in `scope` and the stream of its items (timestamp = feeding round).
+    /// A source in `scope` and the stream of its items (timestamp = claimed chunk / workers).
     pub fn new<'s>(
         scope: Scope<'s, usize>,
         gate: Gate,
@@ -67,8 +67,8 @@ impl<I: Clone + 'static> GatedSource<I> {
     /// Claims items of `queue`, `per_step` at a time (chunk `c` at timestamp `c / workers`),
     /// each chunk once the probe is at most `in_flight` timestamps behind it and after a step
     /// of the worker has taken up the previous one, until the queue is empty; then closes the
-    /// input. Returns once everything this worker claimed was
-    /// introduced (the caller steps the worker until the dataflow completes).
+    /// input. Returns once everything this worker claimed was introduced (the caller steps the
+    /// worker until the dataflow completes).
     pub fn feed(self, worker: &mut Worker, queue: &ClaimQueue<I>) {
         let GatedSource {
             mut input,
