@@ -3,13 +3,14 @@
 //! has no back-pressure of its own; the source slows down instead).
 //!
 //! The worker threads of a process share one [`ClaimQueue`]: each claims the next `per_step`
-//! items when its gate opens, so a worker that drew cheap items takes more of them instead of
-//! waiting at the gate for one that drew expensive ones (with a fixed split, the gate made the
+//! items once it has taken up its previous ones, then waits at the gate with them, so a worker
+//! that drew cheap items takes more of them instead of waiting for one that drew expensive ones (with a fixed split, the gate made the
 //! faster worker idle whenever the other fell `in_flight` timestamps behind). Chunk `c` of the
 //! queue goes in at timestamp `c / workers`, so a timestamp holds the same items whichever
 //! worker claimed them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use timely::dataflow::operators::vec::Input;
 use timely::dataflow::{InputHandleVec, ProbeHandle, Scope, StreamVec};
@@ -82,7 +83,7 @@ impl<I: Clone + 'static> GatedSource<I> {
                 worker.step_or_park(Some(Duration::from_millis(5)));
             }
             for item in items {
-                input.send(item.clone());
+                input.send(item);
             }
             // Work on the chunk before claiming the next, so that a worker holds no more
             // claimed items than it is about to process.
@@ -93,18 +94,28 @@ impl<I: Clone + 'static> GatedSource<I> {
     }
 }
 
-/// Items that the `workers` worker threads of one process claim in chunks (see the module doc).
+/// The items of one process (`items[process + processes * j]` for `j = 0, 1, ..`) that its
+/// `workers` worker threads claim in chunks (see the module doc).
 pub struct ClaimQueue<I> {
-    items: Vec<I>,
+    items: Arc<Vec<I>>,
+    process: usize,
+    processes: usize,
+    /// How many items are this process's.
+    len: usize,
     workers: usize,
     next_chunk: AtomicUsize,
 }
 
-impl<I> ClaimQueue<I> {
-    /// A queue of `items` for `workers` threads.
-    pub fn new(items: Vec<I>, workers: usize) -> ClaimQueue<I> {
+impl<I: Clone> ClaimQueue<I> {
+    /// The share of process `process` of `processes` in `items`, for `workers` threads.
+    pub fn new(items: Arc<Vec<I>>, process: usize, processes: usize, workers: usize) -> Self {
+        let processes = processes.max(1);
+        let len = items.len().saturating_sub(process).div_ceil(processes);
         ClaimQueue {
             items,
+            process,
+            processes,
+            len,
             workers: workers.max(1),
             next_chunk: AtomicUsize::new(0),
         }
@@ -112,14 +123,15 @@ impl<I> ClaimQueue<I> {
 
     /// The next unclaimed chunk of `per_step` items and its timestamp, or `None` when all
     /// are claimed.
-    fn claim(&self, per_step: usize) -> Option<(usize, &[I])> {
+    fn claim(&self, per_step: usize) -> Option<(usize, impl Iterator<Item = I> + '_)> {
         let chunk = self.next_chunk.fetch_add(1, Ordering::Relaxed);
         let start = chunk.checked_mul(per_step)?;
-        if start >= self.items.len() {
+        if start >= self.len {
             return None;
         }
-        let end = (start + per_step).min(self.items.len());
-        Some((chunk / self.workers, &self.items[start..end]))
+        let end = (start + per_step).min(self.len);
+        let item = move |j: usize| self.items[self.process + self.processes * j].clone();
+        Some((chunk / self.workers, (start..end).map(item)))
     }
 }
 
@@ -127,14 +139,49 @@ impl<I> ClaimQueue<I> {
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::collections::VecDeque;
     use std::rc::Rc;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::generic::Operator;
     use timely::dataflow::operators::vec::Map;
-    use timely::dataflow::operators::Probe;
+    use timely::dataflow::operators::{Capability, Probe};
+    use timely::dataflow::StreamVec;
+
+    /// Holds what it receives (and its capability) and passes on one held chunk every third
+    /// activation: downstream lags behind the source unless the source waits for it.
+    fn hold<'s>(stream: StreamVec<'s, usize, usize>) -> StreamVec<'s, usize, usize> {
+        let scope = stream.scope();
+        stream.unary(Pipeline, "Hold", move |_cap, info| {
+            let activator = scope.activator_for(info.address);
+            let mut held: VecDeque<(Capability<usize>, Vec<usize>)> = VecDeque::new();
+            let mut activations = 0usize;
+            move |input, output| {
+                input.for_each(|cap, data| {
+                    if let Some(cap) = cap.retain_least(0) {
+                        held.push_back((cap, std::mem::take(data)));
+                    }
+                });
+                activations += 1;
+                if activations.is_multiple_of(3) {
+                    if let Some((cap, data)) = held.pop_front() {
+                        let mut session = output.session(&cap);
+                        for x in data {
+                            session.give(x);
+                        }
+                    }
+                }
+                if !held.is_empty() {
+                    activator.activate();
+                }
+            }
+        })
+    }
 
     #[test]
     fn source_never_runs_more_than_in_flight_rounds_ahead() {
-        let queue = Arc::new(ClaimQueue::new((0..100).collect::<Vec<usize>>(), 1));
+        let items = Arc::new((0..100).collect::<Vec<usize>>());
+        let queue = Arc::new(ClaimQueue::new(items, 0, 1, 1));
         let q = Arc::clone(&queue);
         timely::execute(timely::Config::thread(), move |worker| {
             let seen = Rc::new(Cell::new(0usize));
@@ -146,7 +193,7 @@ mod tests {
                     in_flight: 3,
                 };
                 let (source, stream) = GatedSource::<usize>::new(scope, gate);
-                stream
+                hold(stream)
                     .map(move |x: usize| {
                         s.set(s.get() + 1);
                         let claimed = (claims.next_chunk.load(Ordering::Relaxed) * 2).min(100);
@@ -159,6 +206,7 @@ mod tests {
             source.feed(worker, &q);
             while worker.step_or_park(None) {}
             assert_eq!(seen.get(), 100);
+            // the timestamps in flight, plus the chunk claimed and waiting at the gate
             assert!(max_ahead.get() <= 2 * 3 + 2, "{}", max_ahead.get());
         })
         .unwrap();
@@ -166,10 +214,36 @@ mod tests {
     }
 
     #[test]
+    fn a_process_claims_its_share_in_order() {
+        let items = Arc::new((0..11).collect::<Vec<usize>>());
+        for (process, share) in [
+            (0, vec![0, 3, 6, 9]),
+            (1, vec![1, 4, 7, 10]),
+            (2, vec![2, 5, 8]),
+        ] {
+            let queue = ClaimQueue::new(Arc::clone(&items), process, 3, 2);
+            let mut claimed = Vec::new();
+            let mut times = Vec::new();
+            while let Some((time, chunk)) = queue.claim(2) {
+                times.push(time);
+                claimed.extend(chunk);
+            }
+            assert_eq!(claimed, share, "process {process}");
+            // chunks 0 and 1 at timestamp 0 (two workers), chunk 2 at timestamp 1
+            assert_eq!(
+                times,
+                [0, 0, 1][..share.len().div_ceil(2)],
+                "process {process}"
+            );
+        }
+        assert!(ClaimQueue::new(items, 12, 13, 1).claim(1).is_none());
+    }
+
+    #[test]
     fn a_slow_worker_claims_fewer_items_and_every_item_goes_in_once() {
         // worker 1 takes 20 ms per item, worker 0 no time: with a fixed split each would
         // feed 20 of the 40 items; claiming, worker 0 takes most of them.
-        let queue = Arc::new(ClaimQueue::new((0..40).collect::<Vec<usize>>(), 2));
+        let queue = Arc::new(ClaimQueue::new(Arc::new((0..40).collect()), 0, 1, 2));
         let fed = Arc::new(Mutex::new(Vec::new()));
         let (q, f) = (Arc::clone(&queue), Arc::clone(&fed));
         timely::execute(timely::Config::process(2), move |worker| {

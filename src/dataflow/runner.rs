@@ -4,8 +4,8 @@
 //! output on worker 0 and returns it.
 //!
 //! Item `i` of the list is fed by process `i % processes`, whose worker threads claim its items
-//! a few at a time as their gates open (a [`ClaimQueue`]), in order. The returned records are those gathered by this process's workers: all of them on
-//! process 0, none elsewhere.
+//! a few at a time, in order (a [`ClaimQueue`]). The returned records are those gathered by this
+//! process's workers: all of them on process 0, none elsewhere.
 
 use super::cluster::build_cluster;
 use super::gated_source::{ClaimQueue, Gate, GatedSource};
@@ -184,12 +184,12 @@ where
         other => other.clone().try_build().map_err(DataflowError::Start)?,
     };
     let gate = execution.gate;
-    let (process, processes) = (execution.process_index(), execution.processes());
-    let mine = (items.iter().enumerate())
-        .filter(|(i, _)| i % processes == process)
-        .map(|(_, item)| item.clone())
-        .collect();
-    let queue = Arc::new(ClaimQueue::new(mine, execution.threads_per_process()));
+    let queue = Arc::new(ClaimQueue::new(
+        items,
+        execution.process_index(),
+        execution.processes(),
+        execution.threads_per_process(),
+    ));
     let observe = Arc::new(observe);
     let guards = timely::execute::execute_from(
         builders,

@@ -143,7 +143,7 @@ pub fn run_sweep(
             .collect(),
     );
     let work = Arc::new(items(&sets));
-    // One chunk per timestamp, a few in flight per worker.
+    // One chunk per worker and timestamp, a few timestamps in flight.
     let gate = Gate {
         per_step: 1,
         in_flight: execution.gate.in_flight.max(2),
