@@ -25,7 +25,10 @@ pub const OPT_OUT_VARIABLE: &str = "PNEUMOFLOW_HOST_MEMORY";
 
 /// The opt-out variable holds a value other than `default`.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("{OPT_OUT_VARIABLE}={value:?}: unknown value (set it to `default` to leave the system's memory settings alone, or unset it)")]
+#[error(
+    "{OPT_OUT_VARIABLE}={value:?}: unknown value (set it to `default` to leave the system's \
+     memory settings alone, or unset it)"
+)]
 pub struct UnknownSetting {
     /// The value found.
     pub value: String,

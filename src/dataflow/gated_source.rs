@@ -4,10 +4,10 @@
 //!
 //! The worker threads of a process share one [`ClaimQueue`]: each claims the next `per_step`
 //! items once it has taken up its previous ones, then waits at the gate with them, so a worker
-//! that drew cheap items takes more of them instead of waiting for one that drew expensive ones (with a fixed split, the gate made the
-//! faster worker idle whenever the other fell `in_flight` timestamps behind). Chunk `c` of the
-//! queue goes in at timestamp `c / workers`, so a timestamp holds the same items whichever
-//! worker claimed them.
+//! that drew cheap items takes more of them instead of waiting for one that drew expensive ones
+//! (with a fixed split, the gate made the faster worker idle whenever the other fell
+//! `in_flight` timestamps behind). Chunk `c` of the queue goes in at timestamp `c / workers`,
+//! so a timestamp holds the same items whichever worker claimed them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
