@@ -18,6 +18,12 @@ augmented copies each, with the solution's train transforms without Normalize
   - the current albumentations (.venv-albu-current: `pip install albumentations
     opencv-python-headless`) builds the closest 2.x equivalent (as benches/albu_anchor.py does).
 
+Draws: round r uses seed `--first-seed + r` on every side (`pneumoflow augment --seed`; Python's
+`random`/numpy for 0.3.1, `Compose(seed=)` for 2.x), so both sides sample the transforms afresh
+each round and the median compares like with like. Each round also reports how many copies
+ElasticTransform ran on (pneumoflow: `augment --plan`; Python: counted calls), the transform
+whose count moves a round most: a fixed seed 0 gave pneumoflow 39 of 256 (expected 25.6).
+
 The PNG inputs are exported once from the same shards with `pneumoflow export` (cached in --work).
 
 Usage:
@@ -40,14 +46,29 @@ VENVS = [("albumentations 0.3.1", ".venv-albu031"), ("albumentations current", "
 
 
 # --------------------------------------------------------------------------- the Python loop
-def python_loop(png_dir, out_dir, copies):
-    """Runs inside a venv: the straightforward Python job; prints {"version", "seconds", "n"}."""
+def python_loop(png_dir, out_dir, copies, seed):
+    """Runs inside a venv: the straightforward Python job, its draws seeded with `seed`; prints
+    {"version", "seconds", "n", "elastic"} (`elastic`: copies ElasticTransform ran on)."""
+    import random
     import cv2
+    import numpy as np
     import albumentations as A
 
     cv2.setNumThreads(1)
     major = int(A.__version__.split(".")[0])
+    # count ElasticTransform's applications: both versions draw its parameters once per run
+    elastic = [0]
+    get_params = A.ElasticTransform.get_params
+
+    def counted(self, *args, **kwargs):
+        elastic[0] += 1
+        return get_params(self, *args, **kwargs)
+
+    A.ElasticTransform.get_params = counted
     if major < 1:
+        # 0.3.1 draws from Python's `random` (and numpy for the elastic fields' state)
+        random.seed(seed)
+        np.random.seed(seed)
         aug = A.load(JSON)
     else:
         lin, border = cv2.INTER_LINEAR, cv2.BORDER_REFLECT_101
@@ -66,7 +87,7 @@ def python_loop(png_dir, out_dir, copies):
             A.ShiftScaleRotate(shift_limit=(-0.0625, 0.0625), scale_limit=(-0.1, 0.1), rotate_limit=(-45, 45),
                                interpolation=lin, border_mode=border, p=0.5),
             A.Resize(1024, 1024, interpolation=lin, p=1),
-        ], p=1.0, seed=0)
+        ], p=1.0, seed=seed)
     ids = sorted(f[:-len(".image.png")] for f in os.listdir(png_dir) if f.endswith(".image.png"))
     os.makedirs(out_dir, exist_ok=True)
     n = 0
@@ -80,7 +101,7 @@ def python_loop(png_dir, out_dir, copies):
             cv2.imwrite(os.path.join(out_dir, "%s#%d.mask.png" % (i, k)), r["mask"])
             n += 1
     seconds = time.perf_counter() - t0
-    print(json.dumps({"version": A.__version__, "seconds": seconds, "n": n}))
+    print(json.dumps({"version": A.__version__, "seconds": seconds, "n": n, "elastic": elastic[0]}))
 
 
 # --------------------------------------------------------------------------- orchestrating
@@ -124,12 +145,14 @@ def main():
     ap.add_argument("--records", type=int, default=48)
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=1,
+                    help="round r uses seed first_seed + r on every side (pneumoflow --seed, Python's RNGs)")
     ap.add_argument("--work", default=os.path.join(REPO, "target", "bulk-augment-anchor"))
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "pneumoflow"))
-    ap.add_argument("--loop", nargs=3, metavar=("PNG_DIR", "OUT_DIR", "COPIES"), help=argparse.SUPPRESS)
+    ap.add_argument("--loop", nargs=4, metavar=("PNG_DIR", "OUT_DIR", "COPIES", "SEED"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.loop:
-        return python_loop(a.loop[0], a.loop[1], int(a.loop[2]))
+        return python_loop(a.loop[0], a.loop[1], int(a.loop[2]), int(a.loop[3]))
     shards, pngs = prepare(a.work, a.bin, a.records)
     venvs = [(label, os.path.join(REPO, v, "bin", "python")) for label, v in VENVS]
     venvs = [(label, py) for label, py in venvs if os.path.exists(py)]
@@ -137,34 +160,48 @@ def main():
         sys.exit("no albumentations venv found (.venv-albu031, .venv-albu-current); see the docstring")
     out = os.path.join(a.work, "out")
     rates = {"pneumoflow": []}
+    elastic = {"pneumoflow": []}
     versions = {}
     for r in range(a.rounds):
+        seed = a.first_seed + r
+        # how many copies ElasticTransform (9 ms of the ~2.5 ms mean Compose) runs on this round
+        plan = run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--copies", str(a.copies),
+                    "--seed", str(seed), "--plan"]).stdout
+        elastic["pneumoflow"].append(int(next(l for l in plan.splitlines() if l.startswith("ElasticTransform"))
+                                         .split()[1]))
         shutil.rmtree(out, ignore_errors=True)
         warm(shards)
         t0 = time.perf_counter()
         run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--out", out,
-             "--copies", str(a.copies), "--workers", "1"])
+             "--copies", str(a.copies), "--seed", str(seed), "--workers", "1"])
         rates["pneumoflow"].append(a.records * a.copies / (time.perf_counter() - t0))
-        sys.stderr.write("round %d: pneumoflow %.1f img/s\n" % (r + 1, rates["pneumoflow"][-1]))
+        sys.stderr.write("round %d (seed %d): pneumoflow %.1f img/s, ElasticTransform on %d copies\n"
+                         % (r + 1, seed, rates["pneumoflow"][-1], elastic["pneumoflow"][-1]))
         for label, py in venvs:
             shutil.rmtree(out, ignore_errors=True)
             warm(pngs)
-            res = json.loads(run([py, os.path.abspath(__file__), "--loop", pngs, out, str(a.copies)]).stdout)
+            res = json.loads(run([py, os.path.abspath(__file__), "--loop", pngs, out, str(a.copies),
+                                  str(seed)]).stdout)
             versions[label] = res["version"]
             rates.setdefault(label, []).append(res["n"] / res["seconds"])
-            sys.stderr.write("round %d: %s %s %.1f img/s\n" % (r + 1, label, res["version"], rates[label][-1]))
+            elastic.setdefault(label, []).append(res["elastic"])
+            sys.stderr.write("round %d (seed %d): %s %s %.1f img/s, ElasticTransform on %d copies\n"
+                             % (r + 1, seed, label, res["version"], rates[label][-1], res["elastic"]))
     shutil.rmtree(out, ignore_errors=True)
-    print("bulk re-augmentation, %d records x %d copies at 1024^2, 1 thread, %d lockstep rounds"
-          % (a.records, a.copies, a.rounds))
-    print("| | img/s (median) | ratio pneumoflow / it: median (min-max) |")
-    print("|---|---:|---:|")
-    print("| pneumoflow augment --workers 1 | %.1f | |" % statistics.median(rates["pneumoflow"]))
+    print("bulk re-augmentation, %d records x %d copies at 1024^2, 1 thread, %d lockstep rounds (seeds %d-%d)"
+          % (a.records, a.copies, a.rounds, a.first_seed, a.first_seed + a.rounds - 1))
+    print("| | img/s (median) | ratio pneumoflow / it: median (min-max) | ElasticTransform runs per round |")
+    print("|---|---:|---:|---|")
+    runs = lambda k: "/".join(str(e) for e in elastic[k])
+    print("| pneumoflow augment --workers 1 | %.1f | | %s |" % (statistics.median(rates["pneumoflow"]),
+                                                               runs("pneumoflow")))
     for label, _ in venvs:
         ratios = [p / q for p, q in zip(rates["pneumoflow"], rates[label])]
-        print("| Python loop, albumentations %s | %.1f | %.1fx (%.1f-%.1f) |"
+        print("| Python loop, albumentations %s | %.1f | %.1fx (%.1f-%.1f) | %s |"
               % (versions[label], statistics.median(rates[label]), statistics.median(ratios), min(ratios),
-                 max(ratios)))
-
+                 max(ratios), runs(label)))
+    print("(expected ElasticTransform runs: %.1f of %d copies, p = 0.3 x 1/3)" % (a.records * a.copies * 0.1,
+                                                                               a.records * a.copies))
 
 if __name__ == "__main__":
     main()

@@ -114,11 +114,13 @@ fn bulk_augment_is_worker_independent_and_readable() {
     assert!(c0.image != c1.image || c1.image != c2.image);
 
     // Each record is the pipeline applied to its source record with the generator
-    // sample_rng(seed, copy, id): image and mask, aligned.
+    // sample_rng(seed, copy, id): image and mask, aligned. `--plan` counts the transforms those
+    // applications ran.
     let pipeline = pneumoflow::config::Pipeline::load(&tf, &[])
         .unwrap()
         .augment
         .unwrap();
+    let mut ran: Vec<(&str, usize)> = pipeline.leaf_names().iter().map(|&n| (n, 0)).collect();
     for j in 0..aug.len() {
         let s = src.read(j / 3, &mut dec).unwrap();
         let (w, h) = (s.meta.width as usize, s.meta.height as usize);
@@ -127,11 +129,36 @@ fn bulk_augment_is_worker_independent_and_readable() {
             .mask
             .map(|m| pneumoflow::augment::ImageU8::from_vec(w, h, m).unwrap());
         let mut rng = pneumoflow::augment::sample_rng(5, (j % 3) as u64, &s.meta.id);
-        pipeline.apply(&mut image, mask.as_mut(), &mut rng).unwrap();
+        for applied in pipeline
+            .apply_traced(&mut image, mask.as_mut(), &mut rng)
+            .unwrap()
+        {
+            ran.iter_mut().find(|(n, _)| *n == applied.name).unwrap().1 += 1;
+        }
         let got = aug.read(j, &mut dec).unwrap();
         assert_eq!(got.image, image.into_vec(), "image of record {j}");
         assert_eq!(got.mask, mask.map(|m| m.into_vec()), "mask of record {j}");
     }
+
+    let plan = run_ok(
+        bin()
+            .args(["augment", "--shards"])
+            .arg(&shards)
+            .arg("--transforms")
+            .arg(&tf)
+            .args(["--copies", "3", "--seed", "5", "--plan"]),
+    );
+    let plan = String::from_utf8_lossy(&plan.stdout).into_owned();
+    let mut expected =
+        String::from("plan: 42 copies (14 records x 3), seed 5; copies each transform runs on\n");
+    for (name, n) in &ran {
+        let percent = 100.0 * *n as f64 / 42.0;
+        expected.push_str(&format!("{name:<20} {n:>8} {percent:>6.1}%\n"));
+    }
+    assert_eq!(plan, expected);
+    assert!(ran
+        .iter()
+        .any(|&(n, k)| n == "HorizontalFlip" && k > 0 && k < 42));
 
     // Re-running with the same settings has nothing to do; a new seed rewrites everything.
     let again = run_ok(

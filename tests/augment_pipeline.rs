@@ -6,6 +6,7 @@ use pneumoflow::augment::{
     load_transforms, sample_rng, AugmentConfig, ElasticFieldMode, ElasticTransform, ImageU8,
     Params, Pipeline, Transform,
 };
+use rand::Rng;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -90,6 +91,81 @@ fn solution_pipeline_effective_rates() {
     ] {
         assert_rate(name, counts.get(name).copied().unwrap_or(0), n, p);
     }
+}
+
+#[test]
+fn plan_is_the_trace_without_pixels() {
+    // the same leaves, parameters and generator state as applying, for every sample
+    let p = solution(24);
+    assert_eq!(
+        p.leaf_names(),
+        [
+            "HorizontalFlip",
+            "RandomContrast",
+            "RandomGamma",
+            "RandomBrightness",
+            "ElasticTransform",
+            "GridDistortion",
+            "OpticalDistortion",
+            "ShiftScaleRotate",
+            "Resize"
+        ]
+    );
+    let (img0, mask0) = image(24, 20);
+    for i in 0..500 {
+        let (mut img, mut mask) = (img0.clone(), mask0.clone());
+        let id = format!("id{i}");
+        let mut applied_rng = sample_rng(3, 1, &id);
+        let trace = p
+            .apply_traced(&mut img, Some(&mut mask), &mut applied_rng)
+            .unwrap();
+        let mut planned_rng = sample_rng(3, 1, &id);
+        assert_eq!(p.plan(&mut planned_rng), trace, "{id}");
+        assert_eq!(
+            planned_rng.random::<u64>(),
+            applied_rng.random::<u64>(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn blank_masks_take_the_output_size_and_constant_mask_borders_fill_them() {
+    // The solution's pipeline keeps a blank mask blank: it comes out blank at the output size.
+    let p = solution(16);
+    assert!(p.keeps_blank_masks());
+    let (img0, _) = image(24, 20);
+    for i in 0..50 {
+        let (mut img, mut mask) = (img0.clone(), ImageU8::new(24, 20));
+        p.apply(
+            &mut img,
+            Some(&mut mask),
+            &mut sample_rng(0, 0, &i.to_string()),
+        )
+        .unwrap();
+        assert_eq!((mask.width(), mask.height()), (16, 16));
+        assert!(mask.data().iter().all(|&v| v == 0));
+    }
+    // A warp that fills mask borders with 255 does not: a blank mask gains the filled corners
+    // of a rotation, as albumentations gives them.
+    let rotate = |mask_value: &str| {
+        build(&format!(
+            "[[transforms]]\ntype = \"ShiftScaleRotate\"\nshift_limit = 0\nscale_limit = 0\n\
+             rotate_limit = [30, 30]\nborder_mode = 0\nmask_value = {mask_value}\np = 1.0\n"
+        ))
+    };
+    assert!(rotate("0").keeps_blank_masks());
+    let filled = rotate("255");
+    assert!(!filled.keeps_blank_masks());
+    let (mut img, mut mask) = (img0.clone(), ImageU8::new(24, 20));
+    filled
+        .apply(&mut img, Some(&mut mask), &mut sample_rng(0, 0, "x"))
+        .unwrap();
+    assert_eq!(
+        mask.data()[0],
+        255,
+        "the top-left corner comes from outside the image"
+    );
 }
 
 #[test]

@@ -7,8 +7,7 @@
 //!   `p_i / sum(p)` and calls it *forced*: the child's own `p` is only a selection weight.
 
 use super::rng::{coin, random01};
-use super::transform::{Applied, Transform};
-use super::ImageU8;
+use super::transform::{RunLeaf, Transform};
 use rand::Rng;
 
 /// albumentations `Compose(transforms, p)`.
@@ -30,18 +29,11 @@ pub struct OneOf {
 }
 
 impl Compose {
-    pub(crate) fn call<R: Rng + ?Sized>(
-        &self,
-        force: bool,
-        image: &mut ImageU8,
-        mut mask: Option<&mut ImageU8>,
-        rng: &mut R,
-        trace: &mut Option<&mut Vec<Applied>>,
-    ) {
+    pub(crate) fn call<R: Rng + ?Sized>(&self, force: bool, rng: &mut R, run_leaf: &mut RunLeaf) {
         let run = force || coin(rng, self.p);
         if run {
             for t in &self.transforms {
-                t.call(force, image, mask.as_deref_mut(), rng, trace);
+                t.call(force, rng, run_leaf);
             }
         } else {
             let mut leaves = Vec::new();
@@ -49,7 +41,7 @@ impl Compose {
                 .iter()
                 .for_each(|t| t.always_apply_leaves(&mut leaves));
             for t in leaves {
-                t.call(force, image, mask.as_deref_mut(), rng, trace);
+                t.call(force, rng, run_leaf);
             }
         }
     }
@@ -76,20 +68,13 @@ impl OneOf {
         w.iter().rposition(|&x| x > 0.0).unwrap_or(0)
     }
 
-    pub(crate) fn call<R: Rng + ?Sized>(
-        &self,
-        force: bool,
-        image: &mut ImageU8,
-        mask: Option<&mut ImageU8>,
-        rng: &mut R,
-        trace: &mut Option<&mut Vec<Applied>>,
-    ) {
+    pub(crate) fn call<R: Rng + ?Sized>(&self, force: bool, rng: &mut R, run_leaf: &mut RunLeaf) {
         if self.transforms.is_empty() {
             return;
         }
         if force || coin(rng, self.p) {
             let i = self.choose(random01(rng));
-            self.transforms[i].call(true, image, mask, rng, trace);
+            self.transforms[i].call(true, rng, run_leaf);
         }
     }
 }

@@ -88,6 +88,7 @@ mod preview;
 mod resize;
 mod rng;
 mod scratch;
+pub(crate) use scratch::all_zero;
 mod shift_scale_rotate;
 mod transform;
 

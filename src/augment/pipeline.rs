@@ -2,7 +2,8 @@
 
 use super::compose::Compose;
 use super::normalize::{to_unit_into, Normalize};
-use super::transform::{Applied, Transform};
+use super::scratch::{all_zero, border_keeps_blank};
+use super::transform::{Applied, Params, Transform};
 use super::{AugmentError, ImageU8};
 use rand::Rng;
 
@@ -12,6 +13,9 @@ use rand::Rng;
 pub struct Pipeline {
     compose: Compose,
     normalize: Option<Normalize>,
+    /// Every transform maps a blank (all-zero) mask to a blank mask: see
+    /// [`Pipeline::keeps_blank_masks`].
+    keeps_blank_masks: bool,
 }
 
 /// Channels of the network input (the solution fed `cv2.imread(path, 1)`: three equal planes).
@@ -20,7 +24,34 @@ pub const NETWORK_CHANNELS: usize = 3;
 impl Pipeline {
     /// A pipeline from a top-level Compose and an optional final Normalize.
     pub fn new(compose: Compose, normalize: Option<Normalize>) -> Self {
-        Self { compose, normalize }
+        fn keeps_blank(t: &Transform) -> bool {
+            match t {
+                Transform::Compose(c) => c.transforms.iter().all(keeps_blank),
+                Transform::OneOf(o) => o.transforms.iter().all(keeps_blank),
+                Transform::ShiftScaleRotate(t) => border_keeps_blank(t.mask_border),
+                Transform::ElasticTransform(t) => border_keeps_blank(t.mask_border),
+                Transform::GridDistortion(t) => border_keeps_blank(t.mask_border),
+                Transform::OpticalDistortion(t) => border_keeps_blank(t.mask_border),
+                Transform::HorizontalFlip(_)
+                | Transform::RandomContrast(_)
+                | Transform::RandomGamma(_)
+                | Transform::RandomBrightness(_)
+                | Transform::Resize(_) => true,
+            }
+        }
+        let keeps_blank_masks = compose.transforms.iter().all(keeps_blank);
+        Self {
+            compose,
+            normalize,
+            keeps_blank_masks,
+        }
+    }
+
+    /// Whether a blank (all-zero) mask comes out blank whatever the draws: true unless a warp
+    /// fills mask borders with a non-zero constant. Then a blank mask need not be transformed
+    /// at all, only given the output size (what [`Pipeline::apply`] does with one).
+    pub fn keeps_blank_masks(&self) -> bool {
+        self.keeps_blank_masks
     }
 
     /// The uint8 transforms.
@@ -73,8 +104,62 @@ impl Pipeline {
                 });
             }
         }
-        self.compose.call(false, image, mask, rng, trace);
+        // A blank mask (every negative sample's) is checked once here and not handed to the
+        // transforms, which would each check it again; it only takes the output size.
+        let (mut mask, blank_mask) = match mask {
+            Some(m) if self.keeps_blank_masks && all_zero(m.data()) => (None, Some(m)),
+            m => (m, None),
+        };
+        let mut run_leaf = |leaf: &Transform, params: Params| {
+            leaf.apply_params(&params, image, mask.as_deref_mut());
+            if let Some(t) = trace.as_deref_mut() {
+                t.push(Applied {
+                    name: leaf.name(),
+                    params,
+                });
+            }
+        };
+        self.compose.call(false, rng, &mut run_leaf);
+        if let Some(m) = blank_mask {
+            if (m.width(), m.height()) != (image.width(), image.height()) {
+                *m = ImageU8::new(image.width(), image.height());
+            }
+        }
         Ok(())
+    }
+
+    /// The names of the leaf transforms, depth first in the order they are called (a name used
+    /// by several leaves is listed once).
+    pub fn leaf_names(&self) -> Vec<&'static str> {
+        fn walk(t: &Transform, out: &mut Vec<&'static str>) {
+            match t {
+                Transform::Compose(c) => c.transforms.iter().for_each(|t| walk(t, out)),
+                Transform::OneOf(o) => o.transforms.iter().for_each(|t| walk(t, out)),
+                leaf if !out.contains(&leaf.name()) => out.push(leaf.name()),
+                _ => {}
+            }
+        }
+        let mut names = Vec::new();
+        self.compose
+            .transforms
+            .iter()
+            .for_each(|t| walk(t, &mut names));
+        names
+    }
+
+    /// The leaf transforms that [`Pipeline::apply_traced`] would run with this `rng`, and their
+    /// parameters, without touching an image: the draws do not depend on the pixels, so the
+    /// plan of a sample is exact and costs microseconds.
+    pub fn plan<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<Applied> {
+        let mut plan = Vec::new();
+        self.compose
+            .call(false, rng, &mut |leaf: &Transform, params| {
+                plan.push(Applied {
+                    name: leaf.name(),
+                    params,
+                })
+            });
+        plan
     }
 
     /// The network input for an augmented image: `NETWORK_CHANNELS x H x W` float32 (CHW), through

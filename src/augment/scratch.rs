@@ -36,7 +36,13 @@ pub(crate) fn replace_image(
 /// A mask that every geometric transform maps to itself (all zero, and a border that only
 /// produces zeros): resampling it can be skipped without changing the result.
 pub(crate) fn is_blank_mask(mask: &ImageU8, border: super::BorderMode) -> bool {
-    !matches!(border, super::BorderMode::Constant(v) if v != 0) && all_zero(mask.data())
+    border_keeps_blank(border) && all_zero(mask.data())
+}
+
+/// Whether a warp with this mask border maps a blank mask to a blank mask (every border but a
+/// non-zero constant).
+pub(crate) fn border_keeps_blank(border: super::BorderMode) -> bool {
+    !matches!(border, super::BorderMode::Constant(v) if v != 0)
 }
 
 /// `data` is all zero (OR-reduction over 64-byte blocks, which vectorises, with an early exit).

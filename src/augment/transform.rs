@@ -74,6 +74,10 @@ pub enum Params {
     Resize,
 }
 
+/// What [`Transform::call`] does with a leaf that runs and the parameters it drew: apply it to
+/// the sample (and trace it), or only record it (a plan).
+pub(crate) type RunLeaf<'a> = dyn FnMut(&Transform, Params) + 'a;
+
 /// One leaf transform that ran, with its parameters (see [`Pipeline::apply_traced`](super::Pipeline::apply_traced)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Applied {
@@ -169,29 +173,16 @@ impl Transform {
 
     /// albumentations' `__call__`: leaves run when `U < p || always_apply || force` (the coin is
     /// always drawn first); containers follow [`Compose`] / [`OneOf`] rules.
-    pub(crate) fn call<R: Rng + ?Sized>(
-        &self,
-        force: bool,
-        image: &mut ImageU8,
-        mask: Option<&mut ImageU8>,
-        rng: &mut R,
-        trace: &mut Option<&mut Vec<Applied>>,
-    ) {
+    /// `run_leaf` receives every leaf that runs, with the parameters it drew, in order.
+    pub(crate) fn call<R: Rng + ?Sized>(&self, force: bool, rng: &mut R, run_leaf: &mut RunLeaf) {
         match self {
-            Self::Compose(c) => c.call(force, image, mask, rng, trace),
-            Self::OneOf(o) => o.call(force, image, mask, rng, trace),
+            Self::Compose(c) => c.call(force, rng, run_leaf),
+            Self::OneOf(o) => o.call(force, rng, run_leaf),
             leaf => {
                 let prob = leaf.prob().expect("leaf");
                 let hit = coin(rng, prob.p);
                 if hit || prob.always_apply || force {
-                    let params = leaf.sample(rng).expect("leaf");
-                    leaf.apply_params(&params, image, mask);
-                    if let Some(t) = trace.as_deref_mut() {
-                        t.push(Applied {
-                            name: leaf.name(),
-                            params,
-                        });
-                    }
+                    run_leaf(leaf, leaf.sample(rng).expect("leaf"));
                 }
             }
         }

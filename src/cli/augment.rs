@@ -28,7 +28,7 @@ pub struct AugmentArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub overrides: Vec<String>,
     /// Output shard directory (bulk mode).
-    #[arg(long, required_unless_present = "preview", conflicts_with = "preview")]
+    #[arg(long, required_unless_present_any = ["preview", "plan"], conflicts_with_all = ["preview", "plan"])]
     pub out: Option<PathBuf>,
     /// Augmented copies per record; copy k of ID is stored as `ID#k`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10000))]
@@ -45,6 +45,10 @@ pub struct AugmentArgs {
     /// Instead of writing shards, render a PNG grid of augmented samples with mask outlines.
     #[arg(long)]
     pub preview: Option<PathBuf>,
+    /// Instead of writing shards, print how many of the job's copies each transform runs on
+    /// (from the copies' own generators, without reading or augmenting any image).
+    #[arg(long, conflicts_with = "preview")]
+    pub plan: bool,
     /// Samples in the preview (positives first).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub count: u64,
@@ -91,6 +95,10 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     }
     if let Some(preview) = &args.preview {
         return write_preview(&dataset, args.count as usize, preview);
+    }
+    if args.plan {
+        print!("{}", plan_table(&dataset, args.copies, args.seed));
+        return Ok(());
     }
     let out_dir = args
         .out
@@ -197,6 +205,35 @@ pub fn run(args: AugmentArgs) -> anyhow::Result<()> {
     let set = report_outcome(out.finish(&outcomes, size, source))?;
     print!("{}", super::inspect::summary(&set));
     Ok(())
+}
+
+/// How many of the job's copies (every record, copies `0..copies`) each leaf transform runs on,
+/// in the pipeline's order: one line per transform, `name count percent`.
+fn plan_table(dataset: &Dataset, copies: u64, seed: u64) -> String {
+    let names = dataset
+        .pipeline()
+        .map(|p| p.leaf_names())
+        .unwrap_or_default();
+    let mut counts: Vec<(&'static str, usize)> = names.into_iter().map(|n| (n, 0)).collect();
+    for index in 0..dataset.len() {
+        for k in 0..copies {
+            for applied in dataset.plan(index, k) {
+                if let Some((_, n)) = counts.iter_mut().find(|(name, _)| *name == applied.name) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    let total = dataset.len() as u64 * copies;
+    let mut table = format!(
+        "plan: {total} copies ({} records x {copies}), seed {seed}; copies each transform runs on\n",
+        dataset.len()
+    );
+    for (name, n) in counts {
+        let percent = 100.0 * n as f64 / total as f64;
+        table.push_str(&format!("{name:<20} {n:>8} {percent:>6.1}%\n"));
+    }
+    table
 }
 
 /// Renders `count` augmented samples (positives first, then the rest, in dataset order); the

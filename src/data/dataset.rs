@@ -5,7 +5,7 @@
 //! only on (dataset, pipeline, seed, epoch, index), never on which worker produced it.
 
 use super::error::{DataError, RecordError, RecordOrigin, Stage};
-use crate::augment::{sample_rng, ImageU8, Pipeline};
+use crate::augment::{all_zero, sample_rng, Applied, ImageU8, Pipeline};
 use data_prep::shard::{Decoder, ManifestRecord, Record, RecordMeta, ShardSet};
 use std::path::Path;
 
@@ -161,6 +161,18 @@ impl Dataset {
         Ok(())
     }
 
+    /// The leaf transforms that [`Dataset::augment`] runs on record `index` at `epoch`, with their
+    /// parameters, from the same generator and without reading the record (see
+    /// [`Pipeline::plan`]); empty when the dataset has no pipeline.
+    pub fn plan(&self, index: usize, epoch: u64) -> Vec<Applied> {
+        match &self.pipeline {
+            Some(pipeline) => {
+                pipeline.plan(&mut sample_rng(self.seed, epoch, &self.record(index).id))
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// The stored size of the samples: the pipeline's fixed output size, else the dataset's.
     pub fn sample_size(&self) -> u32 {
         self.pipeline
@@ -168,6 +180,63 @@ impl Dataset {
             .and_then(Pipeline::fixed_output_size)
             .map(|(w, _)| w as u32)
             .unwrap_or(self.set.manifest().size)
+    }
+}
+
+/// A record read once for all its copies in a bulk re-augmentation. When the pipeline keeps
+/// blank masks blank ([`Pipeline::keeps_blank_masks`]) a blank mask (every negative record's) is
+/// dropped here and each copy gets a blank mask of its output size instead of a transformed
+/// clone: the same bytes without cloning and re-checking a zero mask per copy.
+#[derive(Clone, Debug)]
+pub struct CopySource {
+    sample: Sample,
+    blank_mask: bool,
+}
+
+impl CopySource {
+    /// Another start for a copy: the image cloned (and the mask, unless it is blank).
+    pub fn duplicate(&self) -> CopySource {
+        self.clone()
+    }
+}
+
+impl Dataset {
+    /// Reads record `index` once for its copies (see [`CopySource`]).
+    pub fn copy_source(
+        &self,
+        index: usize,
+        decoder: &mut Decoder,
+    ) -> Result<CopySource, RecordError> {
+        let mut sample = self.read(index, decoder)?;
+        let blank_mask = self
+            .pipeline
+            .as_ref()
+            .is_some_and(Pipeline::keeps_blank_masks)
+            && sample.mask.as_ref().is_some_and(|m| all_zero(m.data()));
+        if blank_mask {
+            sample.mask = None;
+        }
+        Ok(CopySource { sample, blank_mask })
+    }
+
+    /// Copy `k` of record `index` from its `source`: equal to [`augmented_copy`], without
+    /// reading the record again.
+    pub fn augment_copy(
+        &self,
+        index: usize,
+        k: usize,
+        source: CopySource,
+    ) -> Result<Record, RecordError> {
+        let CopySource {
+            mut sample,
+            blank_mask,
+        } = source;
+        self.augment(index, k as u64, &mut sample)?;
+        if blank_mask {
+            sample.mask = Some(ImageU8::new(sample.image.width(), sample.image.height()));
+        }
+        sample.meta.id = copy_id(&sample.meta.id, k);
+        Ok(sample.into_record())
     }
 }
 

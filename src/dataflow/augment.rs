@@ -11,7 +11,7 @@ use super::gated_source::Gate;
 use super::runner::{DataflowError, Execution};
 use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::writer::{ShardOutcome, ShardTask};
-use crate::data::{copy_id, Dataset, RecordError};
+use crate::data::{CopySource, Dataset, RecordError};
 use data_prep::shard::{Decoder, Record};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -64,23 +64,22 @@ fn make_copies(
     copies: usize,
     decoder: &mut Decoder,
 ) -> Vec<(usize, Result<Record, RecordError>)> {
-    let mut source = Some(dataset.read(request.index, decoder));
+    let mut source = Some(dataset.copy_source(request.index, decoder));
     let last = request.positions.end - 1;
     request
         .positions
         .map(|j| {
-            let k = j % copies;
-            // The last copy takes the source itself; the others augment a clone.
-            let sample = if j == last {
+            // The last copy takes the source itself; the others augment a duplicate.
+            let start = if j == last {
                 source.take().expect("one source per request")
             } else {
-                source.clone().expect("one source per request")
+                let source = source.as_ref().expect("one source per request");
+                source
+                    .as_ref()
+                    .map(CopySource::duplicate)
+                    .map_err(Clone::clone)
             };
-            let record = sample.and_then(|mut s| {
-                dataset.augment(request.index, k as u64, &mut s)?;
-                s.meta.id = copy_id(&s.meta.id, k);
-                Ok(s.into_record())
-            });
+            let record = start.and_then(|s| dataset.augment_copy(request.index, j % copies, s));
             (j, record)
         })
         .collect()
