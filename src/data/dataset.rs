@@ -185,8 +185,9 @@ impl Dataset {
 
 /// A record read once for all its copies in a bulk re-augmentation. When the pipeline keeps
 /// blank masks blank ([`Pipeline::keeps_blank_masks`]) a blank mask (every negative record's) is
-/// dropped here and each copy gets a blank mask of its output size instead of a transformed
-/// clone: the same bytes without cloning and re-checking a zero mask per copy.
+/// dropped here and each copy's record carries the writer's shorthand for an all-zero mask (an
+/// empty vector, see [`Record::mask`]) instead of a transformed clone: the same bytes without
+/// cloning, zeroing and re-checking a zero mask per copy.
 #[derive(Clone, Debug)]
 pub struct CopySource {
     sample: Sample,
@@ -219,8 +220,8 @@ impl Dataset {
         Ok(CopySource { sample, blank_mask })
     }
 
-    /// Copy `k` of record `index` from its `source`: equal to [`augmented_copy`], without
-    /// reading the record again.
+    /// Copy `k` of record `index` from its `source`, without reading the record again: once
+    /// written, the same as [`augmented_copy`] (a blank mask comes as the shorthand).
     pub fn augment_copy(
         &self,
         index: usize,
@@ -232,11 +233,13 @@ impl Dataset {
             blank_mask,
         } = source;
         self.augment(index, k as u64, &mut sample)?;
-        if blank_mask {
-            sample.mask = Some(ImageU8::new(sample.image.width(), sample.image.height()));
-        }
         sample.meta.id = copy_id(&sample.meta.id, k);
-        Ok(sample.into_record())
+        let mut record = sample.into_record();
+        if blank_mask {
+            // the writer's shorthand for an all-zero mask of the record's size
+            record.mask = Some(Vec::new());
+        }
+        Ok(record)
     }
 }
 

@@ -100,7 +100,9 @@ pub struct Record {
     pub meta: RecordMeta,
     /// `height * width` gray pixels, row-major.
     pub image: Vec<u8>,
-    /// `height * width` mask pixels, 0/255, row-major; `None` for test records.
+    /// `height * width` mask pixels, 0/255, row-major; `None` for test records. A writer may
+    /// pass an empty vector for an all-zero mask (stored as [`MaskKind::Empty`], as any
+    /// all-zero mask is); readers always return the pixels.
     pub mask: Option<Vec<u8>>,
 }
 

@@ -85,6 +85,28 @@ fn round_trip_preserves_every_record() {
 }
 
 #[test]
+fn an_empty_mask_vector_is_an_all_zero_mask() {
+    // the shorthand encodes to the same bytes as the zeros and reads back as the zeros
+    let zeros = record("b", 16, 16, Split::Train, false);
+    let mut short = zeros.clone();
+    short.mask = Some(Vec::new());
+    let (a, b) = (
+        encode_record(&zeros, DEFAULT_LEVEL).unwrap(),
+        encode_record(&short, DEFAULT_LEVEL).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(b.mask, MaskKind::Empty);
+    let dir = tempfile::tempdir().unwrap();
+    write_set(dir.path(), &[short]);
+    let set = ShardSet::open(dir.path()).unwrap();
+    assert_eq!(set.read(0, &mut Decoder::new()).unwrap(), zeros);
+    // a mask of any other wrong length is still refused
+    let mut bad = zeros;
+    bad.mask = Some(vec![0; 5]);
+    assert!(encode_record(&bad, DEFAULT_LEVEL).is_err());
+}
+
+#[test]
 fn payloads_larger_and_smaller_than_the_write_buffer_round_trip_in_order() {
     // Noise does not compress: a 640^2 payload is over the write buffer (written directly),
     // the 16^2 ones are gathered in the buffer; both kinds interleaved in one shard.

@@ -90,6 +90,8 @@ impl RecordCompressor {
         let image_len = rec.image.len();
         let mask = match &rec.mask {
             None => MaskKind::Absent,
+            // the shorthand for an all-zero mask (see `Record::mask`)
+            Some(m) if m.is_empty() => MaskKind::Empty,
             Some(m) if m.len() != n => {
                 return Err(bad(format!(
                     "mask has {} bytes, expected {}x{} = {n}",
