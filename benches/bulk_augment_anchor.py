@@ -8,8 +8,8 @@ augmented copies each, with the solution's train transforms without Normalize
 (pipelines/transforms/train_transforms_complex_1024_old.json), written to disk.
 
 - pneumoflow: `pneumoflow augment --shards S --transforms JSON --out O --copies K --workers 1`,
-  timed from outside as one whole command (process start, libtorch loading, shard reads,
-  augmentation, zstd, fsync'd shard writes, manifest).
+  timed from outside as one whole command (process start, shard reads, augmentation, zstd,
+  fsync'd shard writes, manifest); `--repeats` runs per round, rate = total images / total time.
 - Python (one thread, `cv2.setNumThreads(1)`): for each record `cv2.imread` its image and mask
   PNGs, then per copy `Compose(image=, mask=)` and `cv2.imwrite` of both PNGs. Only the loop is
   timed (imports and pipeline construction are not), which favours Python.
@@ -145,6 +145,8 @@ def main():
     ap.add_argument("--records", type=int, default=48)
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="pneumoflow runs per round (its round rate is the mean over them)")
     ap.add_argument("--first-seed", type=int, default=1,
                     help="round r uses seed first_seed + r on every side (pneumoflow --seed, Python's RNGs)")
     ap.add_argument("--work", default=os.path.join(REPO, "target", "bulk-augment-anchor"))
@@ -169,14 +171,26 @@ def main():
                     "--seed", str(seed), "--plan"]).stdout
         elastic["pneumoflow"].append(int(next(l for l in plan.splitlines() if l.startswith("ElasticTransform"))
                                          .split()[1]))
-        shutil.rmtree(out, ignore_errors=True)
-        warm(shards)
-        t0 = time.perf_counter()
-        run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--out", out,
-             "--copies", str(a.copies), "--seed", str(seed), "--workers", "1"])
-        rates["pneumoflow"].append(a.records * a.copies / (time.perf_counter() - t0))
-        sys.stderr.write("round %d (seed %d): pneumoflow %.1f img/s, ElasticTransform on %d copies\n"
-                         % (r + 1, seed, rates["pneumoflow"][-1], elastic["pneumoflow"][-1]))
+        # the command runs `--repeats` times back to back and the round's rate is the mean over
+        # them (total images / total time): one run takes ~1 s, where the VM's speed swings by
+        # +-15% from one second to the next; one Python run takes 7-15 s and averages that out
+        seconds = 0.0
+        cpu0 = os.times()
+        for _ in range(a.repeats):
+            shutil.rmtree(out, ignore_errors=True)
+            warm(shards)
+            t0 = time.perf_counter()
+            run([a.bin, "augment", "--shards", shards, "--transforms", JSON, "--out", out,
+                 "--copies", str(a.copies), "--seed", str(seed), "--workers", "1"])
+            seconds += time.perf_counter() - t0
+        rates["pneumoflow"].append(a.repeats * a.records * a.copies / seconds)
+        # CPU seconds of the runs (user + system): wall time well above it is waiting (the disk)
+        cpu1 = os.times()
+        cpu = (cpu1.children_user - cpu0.children_user) + (cpu1.children_system - cpu0.children_system)
+        sys.stderr.write("round %d (seed %d): pneumoflow %.1f img/s (%.2f s wall, %.2f s CPU per run), "
+                         "ElasticTransform on %d copies\n"
+                         % (r + 1, seed, rates["pneumoflow"][-1], seconds / a.repeats, cpu / a.repeats,
+                            elastic["pneumoflow"][-1]))
         for label, py in venvs:
             shutil.rmtree(out, ignore_errors=True)
             warm(pngs)
@@ -188,8 +202,9 @@ def main():
             sys.stderr.write("round %d (seed %d): %s %s %.1f img/s, ElasticTransform on %d copies\n"
                              % (r + 1, seed, label, res["version"], rates[label][-1], res["elastic"]))
     shutil.rmtree(out, ignore_errors=True)
-    print("bulk re-augmentation, %d records x %d copies at 1024^2, 1 thread, %d lockstep rounds (seeds %d-%d)"
-          % (a.records, a.copies, a.rounds, a.first_seed, a.first_seed + a.rounds - 1))
+    print("bulk re-augmentation, %d records x %d copies at 1024^2, 1 thread, %d lockstep rounds (seeds %d-%d), "
+          "pneumoflow %d runs per round" % (a.records, a.copies, a.rounds, a.first_seed,
+                                            a.first_seed + a.rounds - 1, a.repeats))
     print("| | img/s (median) | ratio pneumoflow / it: median (min-max) | ElasticTransform runs per round |")
     print("|---|---:|---:|---|")
     runs = lambda k: "/".join(str(e) for e in elastic[k])
