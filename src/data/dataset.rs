@@ -187,18 +187,12 @@ impl Dataset {
 /// blank masks blank ([`Pipeline::keeps_blank_masks`]) a blank mask (every negative record's) is
 /// dropped here and each copy's record carries the writer's shorthand for an all-zero mask (an
 /// empty vector, see [`Record::mask`]) instead of a transformed clone: the same bytes without
-/// cloning, zeroing and re-checking a zero mask per copy.
+/// cloning, zeroing and re-checking a zero mask per copy (a clone copies the image, and the mask
+/// only when it is not blank).
 #[derive(Clone, Debug)]
 pub struct CopySource {
     sample: Sample,
     blank_mask: bool,
-}
-
-impl CopySource {
-    /// Another start for a copy: the image cloned (and the mask, unless it is blank).
-    pub fn duplicate(&self) -> CopySource {
-        self.clone()
-    }
 }
 
 impl Dataset {

@@ -11,7 +11,7 @@ use super::gated_source::Gate;
 use super::runner::{DataflowError, Execution};
 use super::write_shards::{run_writing_dataflow, WriteShards};
 use crate::data::writer::{ShardOutcome, ShardTask};
-use crate::data::{CopySource, Dataset, RecordError};
+use crate::data::{Dataset, RecordError};
 use data_prep::shard::{Decoder, Record};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -69,15 +69,11 @@ fn make_copies(
     request
         .positions
         .map(|j| {
-            // The last copy takes the source itself; the others augment a duplicate.
+            // The last copy takes the source itself; the others augment a clone.
             let start = if j == last {
                 source.take().expect("one source per request")
             } else {
-                let source = source.as_ref().expect("one source per request");
-                source
-                    .as_ref()
-                    .map(CopySource::duplicate)
-                    .map_err(Clone::clone)
+                source.clone().expect("one source per request")
             };
             let record = start.and_then(|s| dataset.augment_copy(request.index, j % copies, s));
             (j, record)
