@@ -190,14 +190,14 @@ impl Dataset {
 /// cloning, zeroing and re-checking a zero mask per copy (a clone copies the image, and the mask
 /// only when it is not blank).
 #[derive(Clone, Debug)]
-pub struct CopySource {
+pub(crate) struct CopySource {
     sample: Sample,
     blank_mask: bool,
 }
 
 impl Dataset {
     /// Reads record `index` once for its copies (see [`CopySource`]).
-    pub fn copy_source(
+    pub(crate) fn copy_source(
         &self,
         index: usize,
         decoder: &mut Decoder,
@@ -215,8 +215,9 @@ impl Dataset {
     }
 
     /// Copy `k` of record `index` from its `source`, without reading the record again: once
-    /// written, the same as [`augmented_copy`] (a blank mask comes as the shorthand).
-    pub fn augment_copy(
+    /// written, the same as [`augmented_copy`]. A blank mask comes as the writer's shorthand
+    /// (an empty vector), so the record is for the shard writer only (hence crate-private).
+    pub(crate) fn augment_copy(
         &self,
         index: usize,
         k: usize,

@@ -29,6 +29,6 @@ pub mod writer;
 
 pub use batch::{BatchSizeError, HostBatch, InputBatch, InputTables};
 pub use buffer_pool::{BufferPool, PooledBuffer};
-pub use dataset::{augmented_copy, copy_id, CopySource, Dataset, Sample};
+pub use dataset::{augmented_copy, copy_id, Dataset, Sample};
 pub use error::{DataError, RecordError, RecordOrigin, Stage};
 pub use sampler::{Sampler, SamplerError};
