@@ -2,7 +2,7 @@
 
 use super::compose::Compose;
 use super::normalize::{to_unit_into, Normalize};
-use super::scratch::{all_zero, border_keeps_blank};
+use super::scratch::all_zero;
 use super::transform::{Applied, Params, Transform};
 use super::{AugmentError, ImageU8};
 use rand::Rng;
@@ -24,22 +24,7 @@ pub const NETWORK_CHANNELS: usize = 3;
 impl Pipeline {
     /// A pipeline from a top-level Compose and an optional final Normalize.
     pub fn new(compose: Compose, normalize: Option<Normalize>) -> Self {
-        fn keeps_blank(t: &Transform) -> bool {
-            match t {
-                Transform::Compose(c) => c.transforms.iter().all(keeps_blank),
-                Transform::OneOf(o) => o.transforms.iter().all(keeps_blank),
-                Transform::ShiftScaleRotate(t) => border_keeps_blank(t.mask_border),
-                Transform::ElasticTransform(t) => border_keeps_blank(t.mask_border),
-                Transform::GridDistortion(t) => border_keeps_blank(t.mask_border),
-                Transform::OpticalDistortion(t) => border_keeps_blank(t.mask_border),
-                Transform::HorizontalFlip(_)
-                | Transform::RandomContrast(_)
-                | Transform::RandomGamma(_)
-                | Transform::RandomBrightness(_)
-                | Transform::Resize(_) => true,
-            }
-        }
-        let keeps_blank_masks = compose.transforms.iter().all(keeps_blank);
+        let keeps_blank_masks = compose.transforms.iter().all(Transform::keeps_blank_mask);
         Self {
             compose,
             normalize,
@@ -131,19 +116,17 @@ impl Pipeline {
     /// The names of the leaf transforms, depth first in the order they are called (a name used
     /// by several leaves is listed once).
     pub fn leaf_names(&self) -> Vec<&'static str> {
-        fn walk(t: &Transform, out: &mut Vec<&'static str>) {
-            match t {
-                Transform::Compose(c) => c.transforms.iter().for_each(|t| walk(t, out)),
-                Transform::OneOf(o) => o.transforms.iter().for_each(|t| walk(t, out)),
-                leaf if !out.contains(&leaf.name()) => out.push(leaf.name()),
-                _ => {}
-            }
-        }
-        let mut names = Vec::new();
+        let mut leaves = Vec::new();
         self.compose
             .transforms
             .iter()
-            .for_each(|t| walk(t, &mut names));
+            .for_each(|t| t.leaves(&mut leaves));
+        let mut names: Vec<&'static str> = Vec::new();
+        for name in leaves.iter().map(|t| t.name()) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
         names
     }
 

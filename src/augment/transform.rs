@@ -11,6 +11,7 @@ use super::grid_distortion::{GridDistortion, GridParams};
 use super::optical_distortion::{OpticalDistortion, OpticalParams};
 use super::resize::Resize;
 use super::rng::coin;
+use super::scratch::border_keeps_blank;
 use super::shift_scale_rotate::{ShiftScaleRotate, SsrParams};
 use super::ImageU8;
 use rand::Rng;
@@ -188,16 +189,41 @@ impl Transform {
         }
     }
 
+    /// The leaves under (or at) `self`, depth first in call order, appended to `out`.
+    pub(crate) fn leaves<'a>(&'a self, out: &mut Vec<&'a Transform>) {
+        match self {
+            Self::Compose(c) => c.transforms.iter().for_each(|t| t.leaves(out)),
+            Self::OneOf(o) => o.transforms.iter().for_each(|t| t.leaves(out)),
+            leaf => out.push(leaf),
+        }
+    }
+
     /// albumentations' `find_always_apply_transforms`: the `always_apply` leaves, flattened.
     pub(crate) fn always_apply_leaves<'a>(&'a self, out: &mut Vec<&'a Transform>) {
+        let mut leaves = Vec::new();
+        self.leaves(&mut leaves);
+        out.extend(
+            leaves
+                .into_iter()
+                .filter(|t| t.prob().is_some_and(|p| p.always_apply)),
+        );
+    }
+
+    /// Whether this leaf maps a blank (all-zero) mask to a blank mask whatever its draws: every
+    /// leaf but a warp that fills mask borders with a non-zero constant.
+    pub(crate) fn keeps_blank_mask(&self) -> bool {
         match self {
-            Self::Compose(c) => c.transforms.iter().for_each(|t| t.always_apply_leaves(out)),
-            Self::OneOf(o) => o.transforms.iter().for_each(|t| t.always_apply_leaves(out)),
-            leaf => {
-                if leaf.prob().is_some_and(|p| p.always_apply) {
-                    out.push(leaf);
-                }
-            }
+            Self::ShiftScaleRotate(t) => border_keeps_blank(t.mask_border),
+            Self::ElasticTransform(t) => border_keeps_blank(t.mask_border),
+            Self::GridDistortion(t) => border_keeps_blank(t.mask_border),
+            Self::OpticalDistortion(t) => border_keeps_blank(t.mask_border),
+            Self::Compose(c) => c.transforms.iter().all(Transform::keeps_blank_mask),
+            Self::OneOf(o) => o.transforms.iter().all(Transform::keeps_blank_mask),
+            Self::HorizontalFlip(_)
+            | Self::RandomContrast(_)
+            | Self::RandomGamma(_)
+            | Self::RandomBrightness(_)
+            | Self::Resize(_) => true,
         }
     }
 }
